@@ -1,0 +1,4 @@
+#ifndef BUCKET_DELTA_CCURL_SHIM_H
+#define BUCKET_DELTA_CCURL_SHIM_H
+#include <curl/curl.h>
+#endif

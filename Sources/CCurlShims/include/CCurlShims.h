@@ -1,0 +1,18 @@
+#ifndef BUCKET_DELTA_CCURLSHIMS_H
+#define BUCKET_DELTA_CCURLSHIMS_H
+#include <curl/curl.h>
+#include <stddef.h>
+
+/* Typed wrappers for curl's variadic functions, which Swift cannot call. */
+typedef size_t (*bd_data_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
+
+CURLcode bd_easy_setopt_long(CURL *handle, CURLoption option, long value);
+CURLcode bd_easy_setopt_string(CURL *handle, CURLoption option, const char *value);
+CURLcode bd_easy_setopt_pointer(CURL *handle, CURLoption option, void *value);
+CURLcode bd_easy_setopt_callback(CURL *handle, CURLoption option, bd_data_callback value);
+CURLcode bd_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
+CURLcode bd_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value);
+CURLMcode bd_multi_setopt_long(CURLM *handle, CURLMoption option, long value);
+/* CURLMsg.data is a union; read its result field here. */
+CURLcode bd_msg_result(const CURLMsg *msg);
+#endif

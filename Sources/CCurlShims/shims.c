@@ -1,0 +1,26 @@
+#include "CCurlShims.h"
+
+_Static_assert(sizeof(long) == 8, "64-bit long expected");
+
+CURLcode bd_easy_setopt_long(CURL *handle, CURLoption option, long value) {
+  return curl_easy_setopt(handle, option, value);
+}
+CURLcode bd_easy_setopt_string(CURL *handle, CURLoption option, const char *value) {
+  return curl_easy_setopt(handle, option, value);
+}
+CURLcode bd_easy_setopt_pointer(CURL *handle, CURLoption option, void *value) {
+  return curl_easy_setopt(handle, option, value);
+}
+CURLcode bd_easy_setopt_callback(CURL *handle, CURLoption option, bd_data_callback value) {
+  return curl_easy_setopt(handle, option, value);
+}
+CURLcode bd_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+  return curl_easy_getinfo(handle, info, value);
+}
+CURLcode bd_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value) {
+  return curl_easy_getinfo(handle, info, value);
+}
+CURLMcode bd_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
+  return curl_multi_setopt(handle, option, value);
+}
+CURLcode bd_msg_result(const CURLMsg *msg) { return msg->data.result; }

@@ -1,0 +1,216 @@
+internal import CCurl
+internal import CCurlShims
+import Foundation
+
+/// HTTP over libcurl's multi interface: one `CURLM` owned by one dedicated thread, connection reuse,
+/// at most `maxConnectionsPerHost` connections to each host.
+public final class CurlTransport: HTTPTransport, @unchecked Sendable {
+  // @unchecked: `pending` and `stopping` are guarded by `lock`; the CURLM handle and every easy
+  // handle are touched only by the driver thread (curl_multi_wakeup is documented thread-safe).
+  private let lock = NSLock()
+  private var pending: [Job] = []
+  private var stopping = false
+  private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
+  private let verifyTLS: Bool
+  private var thread: Thread?
+
+  private static let globalInit: Bool = {
+    curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+  }()
+
+  /// - Parameters:
+  ///   - maxConnectionsPerHost: connections kept and used per host (`--num_connections`).
+  ///   - verifyTLS: verify server certificates (on by default).
+  public init(maxConnectionsPerHost: Int, verifyTLS: Bool = true) {
+    precondition(Self.globalInit, "curl_global_init failed")
+    guard let m = curl_multi_init() else { fatalError("curl_multi_init failed") }
+    multi = m
+    self.verifyTLS = verifyTLS
+    let k = max(1, maxConnectionsPerHost)
+    _ = bd_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, k)
+    _ = bd_multi_setopt_long(m, CURLMOPT_MAXCONNECTS, k * 4)
+    let t = Thread { [unowned self] in self.drive() }
+    t.name = "curl-multi"
+    thread = t
+    t.start()
+  }
+
+  deinit {
+    curl_multi_cleanup(multi)
+  }
+
+  /// Stops the driver thread after the requests in flight finish. Call before releasing.
+  public func shutdown() {
+    lock.lock()
+    stopping = true
+    lock.unlock()
+    curl_multi_wakeup(multi)
+    while thread?.isFinished == false { usleep(1000) }
+  }
+
+  public func submit(
+    _ request: HTTPRequest,
+    completion: @escaping @Sendable (Result<HTTPResponse, TransportError>) -> Void
+  ) {
+    lock.lock()
+    pending.append(Job(request: request, completion: completion))
+    lock.unlock()
+    curl_multi_wakeup(multi)
+  }
+
+  // MARK: - Driver thread
+
+  private struct Job {
+    let request: HTTPRequest
+    let completion: @Sendable (Result<HTTPResponse, TransportError>) -> Void
+  }
+
+  /// Per-transfer state reached from curl's callbacks through an `Unmanaged` pointer.
+  private final class Transfer {
+    let job: Job
+    var body: [UInt8] = []
+    var headers: [(String, String)] = []
+    var tooLarge = false
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    init(job: Job) { self.job = job }
+    deinit { curl_slist_free_all(headerList) }
+  }
+
+  private var active: [UnsafeMutableRawPointer: Transfer] = [:]  // driver thread only
+
+  private func drive() {
+    while true {
+      lock.lock()
+      let jobs = pending
+      pending.removeAll()
+      let stop = stopping
+      lock.unlock()
+      for job in jobs { start(job) }
+      if stop && active.isEmpty && jobs.isEmpty { return }
+
+      var running: Int32 = 0
+      _ = curl_multi_perform(multi, &running)
+      var left: Int32 = 0
+      while let msg = curl_multi_info_read(multi, &left) {
+        guard msg.pointee.msg == CURLMSG_DONE, let easy = msg.pointee.easy_handle else { continue }
+        finish(easy, code: bd_msg_result(msg))
+      }
+      var fds: Int32 = 0
+      _ = curl_multi_poll(multi, nil, 0, 1000, &fds)
+    }
+  }
+
+  private func start(_ job: Job) {
+    guard let easy = curl_easy_init() else {
+      job.completion(.failure(TransportError(kind: .other, message: "curl_easy_init failed")))
+      return
+    }
+    let transfer = Transfer(job: job)
+    let ctx = Unmanaged.passUnretained(transfer).toOpaque()
+    let r = job.request
+    _ = bd_easy_setopt_string(easy, CURLOPT_URL, r.url)
+    _ = bd_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+    _ = bd_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(r.timeout * 1000))
+    _ = bd_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, 15_000)
+    _ = bd_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, verifyTLS ? 1 : 0)
+    _ = bd_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, verifyTLS ? 2 : 0)
+    if r.method == "HEAD" {
+      _ = bd_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
+    } else if r.method != "GET" {
+      _ = bd_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, r.method)
+    }
+    var list: UnsafeMutablePointer<curl_slist>? = nil
+    for (name, value) in r.headers { list = curl_slist_append(list, "\(name): \(value)") }
+    list = curl_slist_append(list, "Expect:")
+    transfer.headerList = list
+    _ = bd_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(list))
+    _ = bd_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback)
+    _ = bd_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, ctx)
+    _ = bd_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
+    _ = bd_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, ctx)
+    active[easy] = transfer
+    let rc = curl_multi_add_handle(multi, easy)
+    if rc != CURLM_OK {
+      active[easy] = nil
+      curl_easy_cleanup(easy)
+      job.completion(
+        .failure(TransportError(kind: .other, message: "curl_multi_add_handle failed (\(rc.rawValue))")))
+    }
+  }
+
+  private func finish(_ easy: UnsafeMutableRawPointer, code: CURLcode) {
+    curl_multi_remove_handle(multi, easy)
+    guard let transfer = active.removeValue(forKey: easy) else {
+      curl_easy_cleanup(easy)
+      return
+    }
+    var status = 0
+    _ = bd_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+    curl_easy_cleanup(easy)
+    let result: Result<HTTPResponse, TransportError>
+    if transfer.tooLarge {
+      result = .failure(
+        TransportError(
+          kind: .tooLarge,
+          message: "response body larger than \(transfer.job.request.maxResponseBytes) bytes"))
+    } else if code != CURLE_OK {
+      result = .failure(Self.transportError(code))
+    } else {
+      result = .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body))
+    }
+    transfer.job.completion(result)
+  }
+
+  private static func transportError(_ code: CURLcode) -> TransportError {
+    let text = String(cString: curl_easy_strerror(code))
+    let kind: TransportError.Kind
+    switch code {
+    case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+      kind = .connect
+    case CURLE_OPERATION_TIMEDOUT: kind = .timeout
+    case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE:
+      kind = .reset
+    case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM:
+      kind = .tls
+    default: kind = .other
+    }
+    return TransportError(kind: kind, message: "\(text) (curl error \(code.rawValue))")
+  }
+
+  fileprivate static func append(body ptr: UnsafeMutablePointer<CChar>?, count: Int, to raw: UnsafeMutableRawPointer?) -> Int {
+    guard let raw else { return 0 }
+    let t = Unmanaged<Transfer>.fromOpaque(raw).takeUnretainedValue()
+    if t.body.count + count > t.job.request.maxResponseBytes {
+      t.tooLarge = true
+      return 0
+    }
+    if let ptr, count > 0 {
+      t.body.append(contentsOf: UnsafeRawBufferPointer(start: ptr, count: count))
+    }
+    return count
+  }
+
+  fileprivate static func append(header ptr: UnsafeMutablePointer<CChar>?, count: Int, to raw: UnsafeMutableRawPointer?) -> Int {
+    guard let raw, let ptr else { return count }
+    let t = Unmanaged<Transfer>.fromOpaque(raw).takeUnretainedValue()
+    let line = String(
+      decoding: UnsafeRawBufferPointer(start: ptr, count: count), as: UTF8.self)
+    if line.hasPrefix("HTTP/") {
+      t.headers.removeAll()  // a new response (after 100 Continue or a redirect)
+      return count
+    }
+    guard let colon = line.firstIndex(of: ":") else { return count }
+    let name = line[..<colon].lowercased()
+    let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+    t.headers.append((name, value))
+    return count
+  }
+}
+
+private let curlWriteCallback: bd_data_callback = { ptr, size, nmemb, userdata in
+  CurlTransport.append(body: ptr, count: size * nmemb, to: userdata)
+}
+
+private let curlHeaderCallback: bd_data_callback = { ptr, size, nmemb, userdata in
+  CurlTransport.append(header: ptr, count: size * nmemb, to: userdata)
+}

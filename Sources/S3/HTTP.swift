@@ -1,0 +1,95 @@
+/// One HTTP request as the transport sends it.
+public struct HTTPRequest: Sendable {
+  public var method: String
+  public var url: String
+  public var headers: [(String, String)]
+  /// A larger body fails the request instead of filling memory.
+  public var maxResponseBytes: Int
+  /// Whole-request timeout in seconds.
+  public var timeout: Double
+
+  public init(
+    method: String, url: String, headers: [(String, String)], maxResponseBytes: Int = 64 << 20,
+    timeout: Double = 120
+  ) {
+    self.method = method
+    self.url = url
+    self.headers = headers
+    self.maxResponseBytes = maxResponseBytes
+    self.timeout = timeout
+  }
+}
+
+/// A complete HTTP response. Header names are lower-cased.
+public struct HTTPResponse: Sendable {
+  public var status: Int
+  public var headers: [(String, String)]
+  public var body: [UInt8]
+
+  public init(status: Int, headers: [(String, String)], body: [UInt8]) {
+    self.status = status
+    self.headers = headers
+    self.body = body
+  }
+
+  /// The first header named `name` (case-insensitive).
+  public func header(_ name: String) -> String? {
+    let lower = name.lowercased()
+    return headers.first { $0.0 == lower }?.1
+  }
+}
+
+/// A failure below HTTP: no connection, a reset, a timeout, a body too large.
+public struct TransportError: Error, Sendable, CustomStringConvertible {
+  public enum Kind: Sendable, Equatable {
+    case connect, timeout, reset, tooLarge, tls, other
+  }
+  public var kind: Kind
+  public var message: String
+
+  public init(kind: Kind, message: String) {
+    self.kind = kind
+    self.message = message
+  }
+
+  public var description: String { message }
+}
+
+/// Sends requests. The real one is `CurlTransport`; tests inject their own.
+public protocol HTTPTransport: Sendable {
+  /// Sends `request` and calls `completion` once, on any thread.
+  func submit(
+    _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, TransportError>) -> Void)
+}
+
+extension HTTPTransport {
+  /// Sends `request` and blocks the calling thread until the response arrives.
+  /// Never call this from a Swift concurrency task.
+  public func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
+    let box = ResultBox()
+    submit(request) { box.set($0) }
+    return box.wait()
+  }
+}
+
+import Foundation
+
+final class ResultBox: @unchecked Sendable {
+  // @unchecked: `result` is guarded by `condition`.
+  private let condition = NSCondition()
+  private var result: Result<HTTPResponse, TransportError>?
+
+  func set(_ r: Result<HTTPResponse, TransportError>) {
+    condition.lock()
+    result = r
+    condition.signal()
+    condition.unlock()
+  }
+
+  func wait() -> Result<HTTPResponse, TransportError> {
+    condition.lock()
+    defer { condition.unlock() }
+    while result == nil { condition.wait() }
+    return result!
+  }
+}

@@ -1,0 +1,112 @@
+import Foundation
+
+/// One object as a listing shows it.
+public struct ListedObject: Sendable, Equatable {
+  public var key: String
+  /// The ETag without its surrounding quotes.
+  public var etag: String
+  public var size: Int64
+  public var lastModified: String
+
+  public init(key: String, etag: String, size: Int64, lastModified: String) {
+    self.key = key
+    self.etag = etag
+    self.size = size
+    self.lastModified = lastModified
+  }
+}
+
+/// One page of a ListObjectsV2 answer.
+public struct ListObjectsV2Page: Sendable {
+  public var objects: [ListedObject]
+  public var isTruncated: Bool
+  public var nextContinuationToken: String?
+
+  /// Parses a `ListBucketResult` document. Keys are URL-decoded when the answer says
+  /// `EncodingType=url`.
+  public static func parse(_ body: [UInt8]) throws(ProtocolError) -> ListObjectsV2Page {
+    let root: XMLNode
+    do { root = try XMLParser.parse(body) } catch { throw ProtocolError(error.description) }
+    guard root.name == "ListBucketResult" else {
+      throw ProtocolError("expected <ListBucketResult>, got <\(root.name)>")
+    }
+    let encoded = root.text(of: "EncodingType")?.lowercased() == "url"
+    var objects: [ListedObject] = []
+    objects.reserveCapacity(root.children.count)
+    for c in root.children where c.name == "Contents" {
+      guard let rawKey = c.text(of: "Key") else { throw ProtocolError("<Contents> without <Key>") }
+      var key = rawKey
+      if encoded {
+        guard let decoded = URIEncoding.formDecode(rawKey) else {
+          throw ProtocolError("key '\(rawKey)' is not valid URL encoding of UTF-8")
+        }
+        key = decoded
+      }
+      guard let sizeText = c.text(of: "Size"), let size = Int64(sizeText), size >= 0 else {
+        throw ProtocolError("object '\(key)' has no valid <Size>")
+      }
+      objects.append(
+        ListedObject(
+          key: key, etag: unquoteETag(c.text(of: "ETag") ?? ""), size: size,
+          lastModified: c.text(of: "LastModified") ?? ""))
+    }
+    let truncatedText = root.text(of: "IsTruncated")?.lowercased()
+    guard truncatedText == nil || truncatedText == "true" || truncatedText == "false" else {
+      throw ProtocolError("<IsTruncated> is '\(truncatedText!)'")
+    }
+    let truncated = truncatedText == "true"
+    var token = root.text(of: "NextContinuationToken")
+    if token?.isEmpty == true { token = nil }
+    if truncated && token == nil {
+      throw ProtocolError("IsTruncated is true but there is no NextContinuationToken")
+    }
+    return ListObjectsV2Page(objects: objects, isTruncated: truncated, nextContinuationToken: token)
+  }
+}
+
+/// ETags are quoted in S3 answers; some servers drop the quotes. Compare them without.
+public func unquoteETag(_ etag: String) -> String {
+  var s = Substring(etag)
+  if s.hasPrefix("\"") { s = s.dropFirst() }
+  if s.hasSuffix("\"") { s = s.dropLast() }
+  if s.hasPrefix("&quot;") { s = s.dropFirst(6) }
+  if s.hasSuffix("&quot;") { s = s.dropLast(6) }
+  return String(s)
+}
+
+/// A response that breaks the S3 protocol.
+public struct ProtocolError: Error, Sendable, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}
+
+/// An S3 `<Error>` body.
+public struct ServiceErrorBody: Sendable {
+  public var code: String
+  public var message: String
+  public var requestID: String?
+
+  /// Parses an error body; falls back to the HTTP status when the body is empty or not S3 XML
+  /// (HEAD answers have no body).
+  public static func parse(status: Int, body: [UInt8], headers: HTTPResponse) -> ServiceErrorBody {
+    let requestID = headers.header("x-amz-request-id")
+    if let root = try? XMLParser.parse(body), root.name == "Error" {
+      return ServiceErrorBody(
+        code: root.text(of: "Code") ?? "HTTP\(status)", message: root.text(of: "Message") ?? "",
+        requestID: root.text(of: "RequestId") ?? requestID)
+    }
+    let fallback: String
+    switch status {
+    case 403: fallback = "AccessDenied"
+    case 404: fallback = "NotFound"
+    default: fallback = "HTTP\(status)"
+    }
+    var message = ""
+    if !body.isEmpty {
+      let snippet = String(decoding: body.prefix(120), as: UTF8.self)
+        .replacingOccurrences(of: "\n", with: " ")
+      message = "unexpected response body: \(snippet)"
+    }
+    return ServiceErrorBody(code: fallback, message: message, requestID: requestID)
+  }
+}

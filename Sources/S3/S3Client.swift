@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+
+/// Counters shared by the requests of one client (thread-safe).
+public final class RequestStats: @unchecked Sendable {
+  // @unchecked: all fields are guarded by `lock`.
+  private let lock = NSLock()
+  private var _requests = 0
+  private var _retries = 0
+
+  public init() {}
+
+  func record(request: Bool = true, retry: Bool = false) {
+    lock.lock()
+    if request { _requests += 1 }
+    if retry { _retries += 1 }
+    lock.unlock()
+  }
+
+  public var requests: Int { lock.withLock { _requests } }
+  public var retries: Int { lock.withLock { _retries } }
+}
+
+/// A read-only S3 client for one endpoint and one set of credentials.
+///
+/// Calls block the calling thread; run them on threads, not inside Swift concurrency tasks.
+public final class S3Client: Sendable {
+  public let endpoint: S3Endpoint
+  public let stats = RequestStats()
+  private let signer: SigV4Signer
+  private let transport: any HTTPTransport
+  private let retry: RetryPolicy
+  private let clock: @Sendable () -> Date
+  private let sleep: @Sendable (Double) -> Void
+  private let random: @Sendable () -> Double
+  private let logger: Logger
+
+  /// - Parameters:
+  ///   - clock, sleep, random: injected so tests control time and jitter.
+  public init(
+    endpoint: S3Endpoint, credentials: Credentials, transport: any HTTPTransport,
+    retry: RetryPolicy = RetryPolicy(), logger: Logger,
+    clock: @escaping @Sendable () -> Date = { Date() },
+    sleep: @escaping @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) },
+    random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
+  ) {
+    self.endpoint = endpoint
+    self.signer = SigV4Signer(credentials: credentials, region: endpoint.region)
+    self.transport = transport
+    self.retry = retry
+    self.logger = logger
+    self.clock = clock
+    self.sleep = sleep
+    self.random = random
+  }
+
+  /// One page of `ListObjectsV2` with `encoding-type=url`.
+  public func listObjectsV2(
+    bucket: String, prefix: String = "", continuationToken: String? = nil,
+    startAfter: String? = nil, maxKeys: Int = 1000
+  ) throws(S3Error) -> ListObjectsV2Page {
+    var query: [(String, String)] = [
+      ("list-type", "2"), ("encoding-type", "url"), ("max-keys", String(maxKeys)),
+    ]
+    if !prefix.isEmpty { query.append(("prefix", prefix)) }
+    if let continuationToken { query.append(("continuation-token", continuationToken)) }
+    if let startAfter, !startAfter.isEmpty { query.append(("start-after", startAfter)) }
+    let (response, attempts) = try execute(
+      operation: "ListObjectsV2", method: "GET", bucket: bucket, key: nil, query: query)
+    do {
+      return try ListObjectsV2Page.parse(response.body)
+    } catch {
+      throw S3Error(
+        kind: .protocolViolation(error.description), operation: "ListObjectsV2",
+        endpoint: endpoint.description, bucket: bucket, attempts: attempts)
+    }
+  }
+
+  /// Sends a signed request, retrying what `RetryPolicy` says is retryable.
+  /// Returns a 2xx response and the number of attempts it took.
+  public func execute(
+    operation: String, method: String, bucket: String, key: String?, query: [(String, String)]
+  ) throws(S3Error) -> (HTTPResponse, Int) {
+    let path = endpoint.path(bucket: bucket, key: key)
+    let host = endpoint.hostHeader(bucket: bucket)
+    let queryString = SigV4Signer.canonicalQuery(query)
+    let url = "\(endpoint.scheme)://\(host)\(path)" + (queryString.isEmpty ? "" : "?\(queryString)")
+    var attempt = 0
+    while true {
+      attempt += 1
+      let headers = signer.sign(
+        method: method, canonicalPath: path, query: query, headers: [("host", host)], date: clock())
+      stats.record(retry: attempt > 1)
+      let result = transport.send(HTTPRequest(method: method, url: url, headers: headers))
+      let failure: S3Error
+      var retryAfter: String? = nil
+      var retryable: Bool
+      switch result {
+      case .success(let response) where (200..<300).contains(response.status):
+        return (response, attempt)
+      case .success(let response):
+        let body = ServiceErrorBody.parse(status: response.status, body: response.body, headers: response)
+        failure = S3Error(
+          kind: .service(
+            status: response.status, code: body.code, message: body.message, requestID: body.requestID),
+          operation: operation, endpoint: endpoint.description, bucket: bucket, key: key,
+          attempts: attempt)
+        retryable = RetryPolicy.isRetryable(status: response.status, code: body.code)
+        retryAfter = response.header("retry-after")
+      case .failure(let error):
+        failure = S3Error(
+          kind: .transport(error), operation: operation, endpoint: endpoint.description,
+          bucket: bucket, key: key, attempts: attempt)
+        retryable = RetryPolicy.isRetryable(error)
+      }
+      guard retryable, attempt < retry.maxAttempts else { throw failure }
+      let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter, random: random())
+      logger.warning(
+        "Retrying in \(String(format: "%.2f", wait)) s (attempt \(attempt + 1) of \(retry.maxAttempts)): \(failure)")
+      sleep(wait)
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// How the bucket is put into request URLs.
+public enum AddressingStyle: String, Sendable, CaseIterable {
+  /// `https://host/bucket/key` (the default: works with every S3-compatible server).
+  case path
+  /// `https://bucket.host/key`.
+  case virtual
+}
+
+/// A parsed endpoint URL with its region and addressing style.
+public struct S3Endpoint: Sendable, CustomStringConvertible {
+  public var scheme: String
+  public var host: String
+  public var port: Int?
+  /// Path below which the service lives (usually empty), without a trailing slash.
+  public var basePath: String
+  public var region: String
+  public var addressing: AddressingStyle
+
+  /// Parses `url` (`http://` or `https://`, no user or password, no query).
+  public init(url: String, region: String = "us-east-1", addressing: AddressingStyle = .path) throws(EndpointError) {
+    guard let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(),
+      scheme == "http" || scheme == "https"
+    else { throw EndpointError(url: url, reason: "must start with http:// or https://") }
+    guard let host = c.host, !host.isEmpty else { throw EndpointError(url: url, reason: "has no host") }
+    guard c.user == nil, c.password == nil else {
+      throw EndpointError(url: "\(scheme)://\(host)", reason: "must not contain credentials; use the access/secret key options")
+    }
+    guard c.query == nil, c.fragment == nil else {
+      throw EndpointError(url: url, reason: "must not have a query or fragment")
+    }
+    self.scheme = scheme
+    self.host = host
+    self.port = c.port
+    var path = c.percentEncodedPath
+    while path.hasSuffix("/") { path.removeLast() }
+    self.basePath = path
+    self.region = region
+    self.addressing = addressing
+  }
+
+  /// `host[:port]` as sent in the Host header (the port only when it is not the scheme's default).
+  public func hostHeader(bucket: String?) -> String {
+    var h = host.contains(":") ? "[\(host)]" : host
+    if addressing == .virtual, let bucket { h = "\(bucket).\(h)" }
+    if let port, !((scheme == "http" && port == 80) || (scheme == "https" && port == 443)) {
+      h += ":\(port)"
+    }
+    return h
+  }
+
+  /// The encoded request path for `bucket` and optional `key`.
+  public func path(bucket: String, key: String?) -> String {
+    var p = basePath
+    if addressing == .path { p += "/" + URIEncoding.encode(bucket) }
+    p += "/"
+    if let key { p += URIEncoding.encode(key, keepSlash: true) }
+    return p
+  }
+
+  /// The endpoint as the user gave it, for messages.
+  public var description: String {
+    var h = host.contains(":") ? "[\(host)]" : host
+    if let port { h += ":\(port)" }
+    return "\(scheme)://\(h)\(basePath)"
+  }
+}
+
+/// An endpoint URL that cannot be used.
+public struct EndpointError: Error, Sendable, LocalizedError, CustomStringConvertible {
+  public var url: String
+  public var reason: String
+  public var description: String { "endpoint URL '\(url)' \(reason)" }
+  public var errorDescription: String? { description }
+}

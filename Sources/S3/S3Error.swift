@@ -1,0 +1,78 @@
+import Foundation
+
+/// Everything that can go wrong talking to S3, with where it happened.
+public struct S3Error: Error, Sendable, LocalizedError, CustomStringConvertible {
+  public enum Kind: Sendable {
+    /// The service answered with an error status (and usually an XML error body).
+    case service(status: Int, code: String, message: String, requestID: String?)
+    /// No usable HTTP exchange: connection refused, reset, timeout, TLS.
+    case transport(TransportError)
+    /// The service answered something that breaks the protocol (garbage XML, a truncated page
+    /// without a continuation token, a repeating token).
+    case protocolViolation(String)
+  }
+
+  public var kind: Kind
+  /// `ListObjectsV2`, `HeadObject`, ...
+  public var operation: String
+  public var endpoint: String
+  public var bucket: String
+  public var key: String?
+  /// How many attempts were made before giving up.
+  public var attempts: Int
+
+  public init(
+    kind: Kind, operation: String, endpoint: String, bucket: String, key: String? = nil,
+    attempts: Int = 1
+  ) {
+    self.kind = kind
+    self.operation = operation
+    self.endpoint = endpoint
+    self.bucket = bucket
+    self.key = key
+    self.attempts = attempts
+  }
+
+  /// The HTTP status, for service errors.
+  public var status: Int? {
+    if case .service(let status, _, _, _) = kind { return status }
+    return nil
+  }
+
+  /// The S3 error code (`NoSuchBucket`, `SignatureDoesNotMatch`, ...), for service errors.
+  public var code: String? {
+    if case .service(_, let code, _, _) = kind { return code }
+    return nil
+  }
+
+  public var description: String {
+    var place = "\(operation) on bucket '\(bucket)'"
+    if let key { place += " key '\(key)'" }
+    place += " at \(endpoint)"
+    let tries = attempts > 1 ? " (after \(attempts) attempts)" : ""
+    switch kind {
+    case .service(let status, let code, let message, let requestID):
+      var s = "\(place): HTTP \(status) \(code)"
+      if !message.isEmpty { s += ": \(message)" }
+      if let requestID, !requestID.isEmpty { s += " (request id \(requestID))" }
+      if let hint = Self.hint(code: code) { s += ". \(hint)" }
+      return s + tries
+    case .transport(let e):
+      return "\(place): \(e.message)\(tries)"
+    case .protocolViolation(let what):
+      return "\(place): invalid response: \(what)\(tries)"
+    }
+  }
+
+  public var errorDescription: String? { description }
+
+  private static func hint(code: String) -> String? {
+    switch code {
+    case "SignatureDoesNotMatch": return "Check the secret key and the region"
+    case "InvalidAccessKeyId": return "Check the access key"
+    case "AccessDenied": return "The credentials lack s3:ListBucket/s3:GetObject on this bucket"
+    case "NoSuchBucket": return "Check the bucket name and the endpoint"
+    default: return nil
+    }
+  }
+}
