@@ -1,0 +1,75 @@
+import S3
+
+/// A source of listed objects, pulled one at a time. `next()` returns nil at the end.
+public protocol ObjectStream: AnyObject {
+  func next() throws -> ListedObject?
+  /// Stops any background work; further `next()` calls may return nil.
+  func close()
+}
+
+extension ObjectStream {
+  public func close() {}
+}
+
+/// Which side of a pair.
+public enum Side: String, Sendable, CustomStringConvertible {
+  case source, destination
+  public var description: String { rawValue }
+}
+
+/// A listing that breaks the order the merge-join relies on.
+public struct ListingOrderError: Error, Sendable, CustomStringConvertible {
+  public enum Kind: Sendable { case backwards, duplicate }
+  public var kind: Kind
+  public var side: Side
+  public var previous: String
+  public var key: String
+  public var description: String {
+    switch kind {
+    case .backwards:
+      return "\(side) listing is not in UTF-8 byte order: '\(key)' came after '\(previous)'"
+    case .duplicate:
+      return "\(side) listing returned the key '\(key)' twice"
+    }
+  }
+}
+
+/// A stream over an array (tests, small listings).
+public final class ArrayObjectStream: ObjectStream {
+  private var items: [ListedObject]
+  private var index = 0
+  public init(_ items: [ListedObject]) { self.items = items }
+  public func next() throws -> ListedObject? {
+    guard index < items.count else { return nil }
+    defer { index += 1 }
+    return items[index]
+  }
+}
+
+/// Passes objects through and throws `ListingOrderError` as soon as a key is not strictly greater
+/// than the one before it, so an out-of-order listing can never yield a wrong verdict.
+public final class OrderGuard: ObjectStream {
+  private let base: ObjectStream
+  private let side: Side
+  private var previous: String?
+
+  public init(_ base: ObjectStream, side: Side) {
+    self.base = base
+    self.side = side
+  }
+
+  public func next() throws -> ListedObject? {
+    guard let object = try base.next() else { return nil }
+    if let previous {
+      let c = KeyOrder.compare(previous, object.key)
+      if c >= 0 {
+        throw ListingOrderError(
+          kind: c == 0 ? .duplicate : .backwards, side: side, previous: previous, key: object.key)
+      }
+    }
+    previous = object.key
+    return object
+  }
+
+  public func close() { base.close() }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import S3
+
+/// What to list on one side of a pair.
+public struct ListingTarget: Sendable {
+  public var client: S3Client
+  public var bucket: String
+  /// Only keys under this prefix are listed; it is removed from the keys handed on.
+  public var prefix: String
+  public var pageSize: Int
+  /// List only keys after this one (relative to `prefix`).
+  public var startAfter: String?
+
+  public init(client: S3Client, bucket: String, prefix: String = "", pageSize: Int = 1000, startAfter: String? = nil) {
+    self.client = client
+    self.bucket = bucket
+    self.prefix = prefix
+    self.pageSize = pageSize
+    self.startAfter = startAfter
+  }
+}
+
+/// Lists one bucket with ListObjectsV2 on a background thread, a few pages ahead of the reader.
+/// Memory is bounded by `prefetchPages` pages, whatever the bucket size.
+public final class PagedListing: ObjectStream, @unchecked Sendable {
+  // @unchecked: `pages`, `finished`, `closed` are guarded by `condition`; `current`/`index`
+  // are touched only by the reading thread.
+  private let condition = NSCondition()
+  private var pages: [Result<[ListedObject], Error>] = []
+  private var finished = false
+  private var closed = false
+  private let prefetchPages: Int
+  private var current: [ListedObject] = []
+  private var index = 0
+  /// Objects listed so far (read from any thread).
+  public private(set) var listedCount = 0
+
+  public init(target: ListingTarget, side: Side, prefetchPages: Int = 2, logger: Logger) {
+    self.prefetchPages = max(1, prefetchPages)
+    let t = Thread { [self] in self.produce(target: target, side: side, logger: logger) }
+    t.name = "list-\(side)"
+    t.start()
+  }
+
+  private func produce(target: ListingTarget, side: Side, logger: Logger) {
+    var token: String? = nil
+    var seenTokens = Set<String>()
+    var pagesRead = 0
+    let startAfter = target.startAfter.map { target.prefix + $0 }
+    repeat {
+      let result: Result<[ListedObject], Error>
+      do {
+        let page = try target.client.listObjectsV2(
+          bucket: target.bucket, prefix: target.prefix, continuationToken: token,
+          startAfter: token == nil ? startAfter : nil, maxKeys: target.pageSize)
+        pagesRead += 1
+        var objects = page.objects
+        if !target.prefix.isEmpty {
+          for i in objects.indices {
+            guard objects[i].key.hasPrefixBytes(target.prefix) else {
+              throw S3Error(
+                kind: .protocolViolation(
+                  "listing with prefix '\(target.prefix)' returned key '\(objects[i].key)'"),
+                operation: "ListObjectsV2", endpoint: target.client.endpoint.description,
+                bucket: target.bucket)
+            }
+            objects[i].key = String(decoding: objects[i].key.utf8.dropFirst(target.prefix.utf8.count), as: UTF8.self)
+          }
+        }
+        token = page.nextContinuationToken
+        if page.isTruncated, let t = token {
+          if !seenTokens.insert(t).inserted {
+            throw S3Error(
+              kind: .protocolViolation("continuation token repeated after \(pagesRead) pages"),
+              operation: "ListObjectsV2", endpoint: target.client.endpoint.description,
+              bucket: target.bucket)
+          }
+        } else {
+          token = nil
+        }
+        logger.debug("Listed page \(pagesRead) of \(side) bucket \(target.bucket): \(objects.count) objects")
+        result = .success(objects)
+      } catch {
+        result = .failure(error)
+        token = nil
+      }
+      condition.lock()
+      while pages.count >= prefetchPages && !closed { condition.wait() }
+      if closed {
+        condition.unlock()
+        return
+      }
+      pages.append(result)
+      if token == nil { finished = true }
+      condition.broadcast()
+      condition.unlock()
+    } while token != nil
+  }
+
+  public func next() throws -> ListedObject? {
+    while index >= current.count {
+      condition.lock()
+      while pages.isEmpty && !finished && !closed { condition.wait() }
+      if pages.isEmpty {
+        condition.unlock()
+        return nil
+      }
+      let page = pages.removeFirst()
+      condition.broadcast()
+      condition.unlock()
+      current = try page.get()
+      index = 0
+      listedCount += current.count
+    }
+    defer { index += 1 }
+    return current[index]
+  }
+
+  public func close() {
+    condition.lock()
+    closed = true
+    condition.broadcast()
+    condition.unlock()
+  }
+}
+
+extension String {
+  /// Byte-wise prefix test (unlike `hasPrefix`, which compares characters).
+  func hasPrefixBytes(_ prefix: String) -> Bool {
+    utf8.starts(with: prefix.utf8)
+  }
+}

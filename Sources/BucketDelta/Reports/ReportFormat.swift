@@ -1,0 +1,93 @@
+import S3
+
+/// The report file formats.
+public enum ReportFormat: String, Sendable, CaseIterable {
+  /// The line shapes of the tool we replace.
+  case text
+  /// One JSON object per difference (schemas/report-record.schema.json).
+  case jsonl
+
+  /// The report line for `d`, with its trailing newline.
+  public func line(for d: Difference, sourceBucket: String, destinationBucket: String) -> String {
+    switch self {
+    case .text: return TextReport.line(for: d, sourceBucket: sourceBucket, destinationBucket: destinationBucket) + "\n"
+    case .jsonl: return JSONLReport.line(for: d) + "\n"
+    }
+  }
+}
+
+/// Lines of the text report:
+/// ```
+/// Only in source bucket SRC, Differences: ['Key: file1.txt', 'ETag: abc123', 'Size: 1024 bytes']
+/// Only in destination bucket DST, Differences: ['Key: file2.txt', 'ETag: def456', 'Size: 2048 bytes']
+/// Difference in Key: file3.txt, Differences: ['ETag differs', 'Size differs']
+/// ```
+public enum TextReport {
+  public static func line(for d: Difference, sourceBucket: String, destinationBucket: String) -> String {
+    switch d.status {
+    case .onlyInSource:
+      return "Only in source bucket \(sourceBucket), Differences: \(items(d.source!))"
+    case .onlyInDestination:
+      return "Only in destination bucket \(destinationBucket), Differences: \(items(d.destination!))"
+    case .different:
+      return "Difference in Key: \(lineSafe(d.key)), Differences: \(PythonRepr.list(d.fields.map(\.textLabel)))"
+    }
+  }
+
+  private static func items(_ o: ListedObject) -> String {
+    PythonRepr.list(["Key: \(o.key)", "ETag: \(unquoteETag(o.etag))", "Size: \(o.size) bytes"])
+  }
+
+  /// The key as printed outside a list: as is, except that CR and LF are escaped so that one
+  /// difference stays one line.
+  static func lineSafe(_ key: String) -> String {
+    guard key.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return key }
+    return key.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+  }
+}
+
+import Foundation
+
+/// JSON Lines records:
+/// `{"key":…,"status":…,"differences":[…],"source":{…}|null,"destination":{…}|null}`.
+public enum JSONLReport {
+  public static func line(for d: Difference) -> String {
+    var out = "{\"key\":" + JSON.string(d.key)
+    out += ",\"status\":" + JSON.string(d.status.rawValue)
+    out += ",\"differences\":[" + d.fields.map { JSON.string($0.rawValue) }.joined(separator: ",") + "]"
+    out += ",\"source\":" + object(d.source)
+    out += ",\"destination\":" + object(d.destination)
+    return out + "}"
+  }
+
+  private static func object(_ o: ListedObject?) -> String {
+    guard let o else { return "null" }
+    return "{\"etag\":\(JSON.string(unquoteETag(o.etag))),\"size\":\(o.size),\"last_modified\":\(JSON.string(o.lastModified))}"
+  }
+}
+
+/// Minimal, deterministic JSON text building.
+public enum JSON {
+  /// A JSON string literal for `s` (control characters escaped, everything else as UTF-8).
+  public static func string(_ s: String) -> String {
+    var out = "\""
+    out.reserveCapacity(s.utf8.count + 2)
+    for scalar in s.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      default:
+        if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
+          let hex = String(scalar.value, radix: 16)
+          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        } else {
+          out.unicodeScalars.append(scalar)
+        }
+      }
+    }
+    return out + "\""
+  }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import BucketDelta
+import Foundation
+import Logging
+import S3
+
+/// `bucket-delta` with the single-pair flags of the tool we replace.
+public struct BucketDeltaCommand: ParsableCommand {
+  public static let version = "0.1.0"
+
+  public static let configuration = CommandConfiguration(
+    commandName: "bucket-delta",
+    abstract: "Prove that two S3-compatible buckets hold the same objects.",
+    discussion: """
+      Lists both buckets with ListObjectsV2, merge-joins the listings in key order (UTF-8 bytes) and \
+      reports objects only in the source, only in the destination, and objects whose ETag or size \
+      differs. Exit status: 0 identical, 1 differences found, 2 error or incomplete run.
+      Credentials: --*_access_key/--*_secret_key, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY \
+      (and AWS_SESSION_TOKEN) from the environment.
+      """,
+    version: version)
+
+  // MARK: Source
+  @Option(name: .customLong("source_bucket_name"), help: "Name of the source bucket.")
+  var sourceBucket: String?
+  @Option(name: .customLong("source_endpoint_url"), help: "S3 endpoint URL for the source (http:// or https://).")
+  var sourceEndpoint: String?
+  @Option(name: .customLong("source_access_key"), help: "Access key for the source (default: $AWS_ACCESS_KEY_ID).")
+  var sourceAccessKey: String?
+  @Option(name: .customLong("source_secret_key"), help: "Secret key for the source (default: $AWS_SECRET_ACCESS_KEY).")
+  var sourceSecretKey: String?
+  @Option(name: .customLong("source_region"), help: "Signing region of the source endpoint.")
+  var sourceRegion: String = "us-east-1"
+  @Option(name: .customLong("source_prefix"), help: "Compare only source keys under this prefix (removed before comparing).")
+  var sourcePrefix: String = ""
+
+  // MARK: Destination
+  @Option(name: .customLong("destination_bucket_name"), help: "Name of the destination bucket.")
+  var destinationBucket: String?
+  @Option(name: .customLong("destination_endpoint_url"), help: "S3 endpoint URL for the destination.")
+  var destinationEndpoint: String?
+  @Option(name: .customLong("destination_access_key"), help: "Access key for the destination (default: $AWS_ACCESS_KEY_ID).")
+  var destinationAccessKey: String?
+  @Option(name: .customLong("destination_secret_key"), help: "Secret key for the destination (default: $AWS_SECRET_ACCESS_KEY).")
+  var destinationSecretKey: String?
+  @Option(name: .customLong("destination_region"), help: "Signing region of the destination endpoint.")
+  var destinationRegion: String = "us-east-1"
+  @Option(name: .customLong("destination_prefix"), help: "Compare only destination keys under this prefix (removed before comparing).")
+  var destinationPrefix: String = ""
+
+  // MARK: Output
+  @Option(name: .customLong("output_file"), help: "Path of the differences report.")
+  var outputFile: String?
+  @Option(name: .customLong("output_format"), help: "Report format: text (the replaced tool's lines) or jsonl.")
+  var outputFormat: ReportFormatOption = .text
+
+  // MARK: Check
+  @Option(name: .customLong("shallow_check"), help: "true: compare ETag and size from the listings. false: deep check (not in this build).")
+  var shallowCheck: BoolArgument = BoolArgument(true)
+  @Option(name: .customLong("compare_object_tags"), help: "Compare object tags in deep checks.")
+  var compareObjectTags: BoolArgument = BoolArgument(true)
+  @Flag(name: .customLong("resume"), help: "Resume from the last checkpoint (not in this build).")
+  var resume = false
+
+  // MARK: Tuning
+  @Option(name: .customLong("num_processes"), help: "Worker processes for deep checks.")
+  var numProcesses: Int = 10
+  @Option(name: .customLong("num_connections"), help: "HTTP connections per endpoint and process.")
+  var numConnections: Int = 10
+  @Option(name: .customLong("max_queue_size"), help: "Keys in flight to the deep-check workers.")
+  var maxQueueSize: Int = 100
+  @Option(name: .customLong("num_objects_report"), help: "Log progress every N objects.")
+  var numObjectsReport: Int = 1000
+  @Option(name: .customLong("list_page_size"), help: "Keys per ListObjectsV2 page (1-1000).")
+  var listPageSize: Int = 1000
+  @Option(name: .customLong("addressing_style"), help: "Bucket addressing: path or virtual.")
+  var addressingStyle: AddressingOption = .path
+  @Option(name: .customLong("log_level"), help: "Log verbosity: DEBUG, INFO, WARN or ERROR.")
+  var logLevel: LogLevelOption = .INFO
+
+  public init() {}
+
+  public func run() throws {
+    let status = execute()
+    if status != .identical { throw ExitCode(status.rawValue) }
+  }
+
+  /// Runs the comparison and returns the exit status; every failure is logged, never thrown.
+  func execute() -> ExitStatus {
+    let startTime = Date()
+    var logger = Logger(label: "bucket-delta") { _ in BucketDeltaLogHandler(level: .info) }
+    logger.info("Validating input arguments")
+    let config: SinglePairConfig
+    do {
+      config = try validated()
+    } catch let e as ValidationProblems {
+      for p in e.problems { logger.error("Invalid argument: \(p)") }
+      return .error
+    } catch {
+      logger.error("Invalid argument: \(error)")
+      return .error
+    }
+    logger.info("Input arguments validated successfully")
+    logger = Logger(label: "bucket-delta") { [level = logLevel.level] _ in BucketDeltaLogHandler(level: level) }
+    logger.info("Log level set to \(logLevel.rawValue)")
+    return SinglePairRun(config: config, logger: logger, startTime: startTime).run()
+  }
+}
+
+/// `--output_format` values.
+public enum ReportFormatOption: String, ExpressibleByArgument, CaseIterable, Sendable {
+  case text, jsonl
+  var format: ReportFormat { self == .text ? .text : .jsonl }
+}
+
+/// `--addressing_style` values.
+public enum AddressingOption: String, ExpressibleByArgument, CaseIterable, Sendable {
+  case path, virtual
+  var style: AddressingStyle { self == .path ? .path : .virtual }
+}
+
+extension LogLevelOption: ExpressibleByArgument {
+  public init?(argument: String) {
+    self.init(rawValue: argument.uppercased())
+  }
+}

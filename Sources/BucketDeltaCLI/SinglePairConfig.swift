@@ -1,0 +1,105 @@
+import BucketDelta
+import Foundation
+import S3
+
+/// Every problem with the flags, reported together.
+struct ValidationProblems: Error, CustomStringConvertible {
+  var problems: [String]
+  var description: String { problems.joined(separator: "; ") }
+}
+
+/// One side of a single-pair run, validated.
+struct SideConfig {
+  var bucket: String
+  var endpoint: S3Endpoint
+  var credentials: Credentials
+  var prefix: String
+}
+
+/// The flags of a single-pair run, validated.
+struct SinglePairConfig {
+  var source: SideConfig
+  var destination: SideConfig
+  var outputFile: String
+  var format: ReportFormat
+  var numConnections: Int
+  var numObjectsReport: Int
+  var pageSize: Int
+}
+
+extension BucketDeltaCommand {
+  /// Checks every flag and collects all problems before any request is sent.
+  func validated(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SinglePairConfig {
+    var problems: [String] = []
+
+    func side(_ name: String, bucket: String?, endpoint: String?, access: String?, secret: String?, region: String, prefix: String) -> SideConfig? {
+      var ok = true
+      let b = bucket?.trimmingCharacters(in: .whitespaces) ?? ""
+      if b.isEmpty {
+        problems.append("--\(name)_bucket_name is required")
+        ok = false
+      }
+      var ep: S3Endpoint?
+      if let endpoint, !endpoint.isEmpty {
+        do {
+          ep = try S3Endpoint(url: endpoint, region: region, addressing: addressingStyle.style)
+        } catch {
+          problems.append("--\(name)_endpoint_url: \(error.description)")
+          ok = false
+        }
+      } else {
+        problems.append("--\(name)_endpoint_url is required")
+        ok = false
+      }
+      let ak = access ?? environment["AWS_ACCESS_KEY_ID"]
+      let sk = secret ?? environment["AWS_SECRET_ACCESS_KEY"]
+      if ak == nil || ak!.isEmpty || sk == nil || sk!.isEmpty {
+        problems.append(
+          "no credentials for the \(name): pass --\(name)_access_key and --\(name)_secret_key, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        ok = false
+      }
+      guard ok, let ep, let ak, let sk else { return nil }
+      let token = access == nil ? environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } : nil
+      return SideConfig(
+        bucket: b, endpoint: ep, credentials: Credentials(accessKeyID: ak, secretAccessKey: sk, sessionToken: token),
+        prefix: prefix)
+    }
+
+    let src = side(
+      "source", bucket: sourceBucket, endpoint: sourceEndpoint, access: sourceAccessKey, secret: sourceSecretKey,
+      region: sourceRegion, prefix: sourcePrefix)
+    let dst = side(
+      "destination", bucket: destinationBucket, endpoint: destinationEndpoint, access: destinationAccessKey,
+      secret: destinationSecretKey, region: destinationRegion, prefix: destinationPrefix)
+
+    let output = outputFile?.trimmingCharacters(in: .whitespaces) ?? ""
+    if output.isEmpty {
+      problems.append("--output_file is required")
+    } else {
+      let dir = URL(fileURLWithPath: output).deletingLastPathComponent().path
+      var isDir: ObjCBool = false
+      if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) || !isDir.boolValue {
+        problems.append("directory of --output_file does not exist: \(dir)")
+      }
+    }
+    for (name, value) in [
+      ("num_processes", numProcesses), ("num_connections", numConnections), ("max_queue_size", maxQueueSize),
+      ("num_objects_report", numObjectsReport),
+    ] where value < 1 {
+      problems.append("--\(name) must be a positive integer, got \(value)")
+    }
+    if !(1...1000).contains(listPageSize) {
+      problems.append("--list_page_size must be between 1 and 1000, got \(listPageSize)")
+    }
+    if !shallowCheck.value {
+      problems.append("--shallow_check false (deep check) is not available in this build yet; use --shallow_check true")
+    }
+    if resume {
+      problems.append("--resume is not available in this build yet (checkpoints are not written)")
+    }
+    guard problems.isEmpty, let src, let dst else { throw ValidationProblems(problems: problems) }
+    return SinglePairConfig(
+      source: src, destination: dst, outputFile: output, format: outputFormat.format,
+      numConnections: numConnections, numObjectsReport: numObjectsReport, pageSize: listPageSize)
+  }
+}
