@@ -73,6 +73,8 @@ public struct BucketDeltaCommand: ParsableCommand {
   var numObjectsReport: Int = 1000
   @Option(name: .customLong("list_page_size"), help: "Keys per ListObjectsV2 page (1-1000).")
   var listPageSize: Int = 1000
+  @Option(name: .customLong("max_attempts"), help: "Attempts per request before giving up (retries with backoff on 5xx, 429, SlowDown, resets).")
+  var maxAttempts: Int = 8
   @Option(name: .customLong("addressing_style"), help: "Bucket addressing: path or virtual.")
   var addressingStyle: AddressingOption = .path
   @Option(name: .customLong("log_level"), help: "Log verbosity: DEBUG, INFO, WARN or ERROR.")

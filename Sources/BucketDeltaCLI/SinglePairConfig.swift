@@ -25,6 +25,7 @@ struct SinglePairConfig {
   var numConnections: Int
   var numObjectsReport: Int
   var pageSize: Int
+  var maxAttempts: Int
 }
 
 extension BucketDeltaCommand {
@@ -84,7 +85,7 @@ extension BucketDeltaCommand {
     }
     for (name, value) in [
       ("num_processes", numProcesses), ("num_connections", numConnections), ("max_queue_size", maxQueueSize),
-      ("num_objects_report", numObjectsReport),
+      ("num_objects_report", numObjectsReport), ("max_attempts", maxAttempts),
     ] where value < 1 {
       problems.append("--\(name) must be a positive integer, got \(value)")
     }
@@ -100,6 +101,7 @@ extension BucketDeltaCommand {
     guard problems.isEmpty, let src, let dst else { throw ValidationProblems(problems: problems) }
     return SinglePairConfig(
       source: src, destination: dst, outputFile: output, format: outputFormat.format,
-      numConnections: numConnections, numObjectsReport: numObjectsReport, pageSize: listPageSize)
+      numConnections: numConnections, numObjectsReport: numObjectsReport, pageSize: listPageSize,
+      maxAttempts: maxAttempts)
   }
 }

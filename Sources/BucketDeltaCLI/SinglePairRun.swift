@@ -14,7 +14,9 @@ struct SinglePairRun {
     let transport = CurlTransport(maxConnectionsPerHost: config.numConnections)
     defer { transport.shutdown() }
     func client(_ side: SideConfig) -> S3Client {
-      S3Client(endpoint: side.endpoint, credentials: side.credentials, transport: transport, logger: logger)
+      S3Client(
+        endpoint: side.endpoint, credentials: side.credentials, transport: transport,
+        retry: RetryPolicy(maxAttempts: config.maxAttempts), logger: logger)
     }
     let src = config.source
     let dst = config.destination

@@ -53,10 +53,12 @@ public struct S3Endpoint: Sendable, CustomStringConvertible {
   /// The encoded request path for `bucket` and optional `key`.
   public func path(bucket: String, key: String?) -> String {
     var p = basePath
-    if addressing == .path { p += "/" + URIEncoding.encode(bucket) }
-    p += "/"
-    if let key { p += URIEncoding.encode(key, keepSlash: true) }
-    return p
+    if addressing == .path {
+      p += "/" + URIEncoding.encode(bucket)
+      guard let key else { return p }
+      return p + "/" + URIEncoding.encode(key, keepSlash: true)
+    }
+    return p + "/" + (key.map { URIEncoding.encode($0, keepSlash: true) } ?? "")
   }
 
   /// The endpoint as the user gave it, for messages.

@@ -24,12 +24,15 @@ public struct ListingOrderError: Error, Sendable, CustomStringConvertible {
   public var side: Side
   public var previous: String
   public var key: String
+  /// Where the listing came from, e.g. `bucket 'photos' at http://127.0.0.1:8333`.
+  public var location: String
   public var description: String {
+    let from = location.isEmpty ? "" : " (\(location))"
     switch kind {
     case .backwards:
-      return "\(side) listing is not in UTF-8 byte order: '\(key)' came after '\(previous)'"
+      return "\(side) listing\(from) is not in UTF-8 byte order: '\(key)' came after '\(previous)'"
     case .duplicate:
-      return "\(side) listing returned the key '\(key)' twice"
+      return "\(side) listing\(from) returned the key '\(key)' twice"
     }
   }
 }
@@ -51,11 +54,13 @@ public final class ArrayObjectStream: ObjectStream {
 public final class OrderGuard: ObjectStream {
   private let base: ObjectStream
   private let side: Side
+  private let location: String
   private var previous: String?
 
-  public init(_ base: ObjectStream, side: Side) {
+  public init(_ base: ObjectStream, side: Side, location: String = "") {
     self.base = base
     self.side = side
+    self.location = location
   }
 
   public func next() throws -> ListedObject? {
@@ -64,7 +69,8 @@ public final class OrderGuard: ObjectStream {
       let c = KeyOrder.compare(previous, object.key)
       if c >= 0 {
         throw ListingOrderError(
-          kind: c == 0 ? .duplicate : .backwards, side: side, previous: previous, key: object.key)
+          kind: c == 0 ? .duplicate : .backwards, side: side, previous: previous, key: object.key,
+          location: location)
       }
     }
     previous = object.key

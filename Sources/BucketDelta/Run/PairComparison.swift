@@ -72,12 +72,13 @@ public struct PairComparison {
     let target = side == .source ? source : destination
     logger.info("Listing all objects from \(side) bucket: \(target.bucket)")
     let listing = PagedListing(target: target, side: side, logger: logger)
-    guard sorted else { return (OrderGuard(listing, side: side), listing) }
+    let location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
+    guard sorted else { return (OrderGuard(listing, side: side, location: location), listing) }
     let dir = options.temporaryDirectory.appendingPathComponent(
       "bucket-delta-sort-\(getpid())-\(side)-\(UUID().uuidString)")
     let sorter = ExternalSorter(runSize: options.sortRunSize, directory: dir)
     do {
-      return (OrderGuard(try sorter.sorted(listing), side: side), listing)
+      return (OrderGuard(try sorter.sorted(listing), side: side, location: location), listing)
     } catch {
       listing.close()
       throw error

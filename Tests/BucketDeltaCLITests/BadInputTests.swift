@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+
+/// A canned-answer stub server (Tests/fixtures/stub_server.py), stopped when released.
+final class StubServer {
+  let process = Process()
+  let url: String
+
+  init(mode: String) throws {
+    let dir = try temporaryDirectory()
+    let portFile = dir.appendingPathComponent("port").path
+    process.executableURL = URL(fileURLWithPath: pythonPath())
+    process.arguments = [repoRoot.appendingPathComponent("Tests/fixtures/stub_server.py").path, mode, portFile]
+    try process.run()
+    var port: String?
+    for _ in 0..<200 {
+      if let p = try? String(contentsOfFile: portFile, encoding: .utf8), !p.isEmpty {
+        port = p
+        break
+      }
+      usleep(50_000)
+    }
+    guard let port else {
+      process.terminate()
+      throw HarnessError(description: "stub server did not start")
+    }
+    url = "http://127.0.0.1:\(port)"
+  }
+
+  deinit {
+    // SIGKILL: a SIGTERM can arrive blocked in children spawned from test threads
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+  }
+}
+
+@Suite("Bad input: one clear message, exit 2")
+struct BadInputTests {
+  let servers: TestServers
+  init() throws { servers = try TestServers.fromEnvironment() }
+
+  private func run(_ args: [String]) throws -> ProcessOutput {
+    try runProcess(try toolPath(), args)
+  }
+
+  @Test("A wrong secret key is refused by SeaweedFS (which checks signatures)")
+  func wrongSecret() throws {
+    let s = uniqueBucket("ws-src")
+    _ = try makePair(
+      servers: servers, scenario: "identical", sourceURL: servers.seaweed, destinationURL: servers.seaweed,
+      sourceBucket: s, destinationBucket: s + "-d", extra: ["--bulk", "3"])
+    let dir = try temporaryDirectory()
+    let secret = "Wr0ngSecretDistinctive42"
+    let r = try run(
+      pairArguments(
+        servers: servers, sourceURL: servers.seaweed, sourceBucket: s, destinationURL: servers.seaweed,
+        destinationBucket: s + "-d", output: dir.appendingPathComponent("r.txt").path, secret: secret))
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("SignatureDoesNotMatch"), "stderr: \(r.stderr)")
+    #expect(r.stderr.contains("ListObjectsV2 on bucket '\(s)'"))
+    #expect(!r.stderr.contains(secret))
+    #expect(!r.stderr.contains("Fatal error"))
+  }
+
+  @Test("A missing bucket names the bucket and the endpoint")
+  func missingBucket() throws {
+    let dir = try temporaryDirectory()
+    let r = try run(
+      pairArguments(
+        servers: servers, sourceURL: servers.seaweed, sourceBucket: "no-such-bucket-bd", destinationURL: servers.moto,
+        destinationBucket: "no-such-bucket-bd", output: dir.appendingPathComponent("r.txt").path))
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("NoSuchBucket"), "stderr: \(r.stderr)")
+    #expect(r.stderr.contains("no-such-bucket-bd"))
+  }
+
+  @Test(
+    "A server that answers garbage or breaks the listing protocol",
+    arguments: [
+      ("garbage", "invalid response"), ("truncated-no-token", "IsTruncated is true but there is no NextContinuationToken"),
+      ("repeat-token", "continuation token repeated"), ("duplicate", "returned the key 'a' twice"),
+    ])
+  func brokenServer(mode: String, expected: String) throws {
+    let stub = try StubServer(mode: mode)
+    let dir = try temporaryDirectory()
+    let r = try run(
+      pairArguments(
+        servers: servers, sourceURL: stub.url, sourceBucket: "b", destinationURL: stub.url, destinationBucket: "b",
+        output: dir.appendingPathComponent("r.txt").path))
+    #expect(r.status == 2)
+    #expect(r.stderr.contains(expected), "stderr: \(r.stderr)")
+    #expect(r.stderr.contains(stub.url))
+  }
+
+  @Test("An unreachable endpoint")
+  func unreachable() throws {
+    let dir = try temporaryDirectory()
+    let r = try run(
+      pairArguments(
+        servers: servers, sourceURL: "http://127.0.0.1:9", sourceBucket: "b", destinationURL: servers.moto,
+        destinationBucket: "b", output: dir.appendingPathComponent("r.txt").path) + ["--max_attempts", "2"])
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("http://127.0.0.1:9"), "stderr: \(r.stderr)")
+    #expect(r.stderr.contains("connect"))
+  }
+
+  @Test("Missing and contradictory flags are all reported, before any request")
+  func missingFlags() throws {
+    let r = try run([
+      "--source_bucket_name", "a", "--source_endpoint_url", "ftp://x", "--num_processes", "0",
+      "--output_file", "/nonexistent-dir/r.txt",
+    ])
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("--source_endpoint_url: endpoint URL 'ftp://x' must start with http:// or https://"))
+    #expect(r.stderr.contains("--destination_bucket_name is required"))
+    #expect(r.stderr.contains("--num_processes must be a positive integer"))
+    #expect(r.stderr.contains("directory of --output_file does not exist"))
+  }
+
+  @Test("An unknown flag is a usage error with exit 2")
+  func unknownFlag() throws {
+    let r = try run(["--no_such_flag", "1"])
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("no_such_flag"))
+  }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+
+/// The repository root, from this file's path.
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent()
+
+/// A failure of the test harness itself (not of the code under test).
+struct HarnessError: Error, CustomStringConvertible {
+  var description: String
+}
+
+/// The S3 servers `scripts/test-servers.sh` started for this run. Tests that need them fail (never
+/// skip) when they are missing: run the suite with `make test`.
+struct TestServers {
+  let seaweed: String
+  let moto: String
+  let accessKey: String
+  let secretKey: String
+
+  static func fromEnvironment() throws -> TestServers {
+    let env = ProcessInfo.processInfo.environment
+    guard let sw = env["BD_SEAWEED_URL"], let moto = env["BD_MOTO_URL"], let ak = env["BD_S3_ACCESS_KEY"],
+      let sk = env["BD_S3_SECRET_KEY"]
+    else {
+      throw HarnessError(
+        description: "BD_SEAWEED_URL/BD_MOTO_URL are not set: the S3 test servers are not running. Run `make test`.")
+    }
+    return TestServers(seaweed: sw, moto: moto, accessKey: ak, secretKey: sk)
+  }
+}
+
+/// What a finished process left behind.
+struct ProcessOutput {
+  var status: Int32
+  var stdout: String
+  var stderr: String
+}
+
+/// Runs `executable` with `arguments`, output captured through files (no pipe deadlocks).
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
+  -> ProcessOutput
+{
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bd-proc-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(at: dir) }
+  let out = dir.appendingPathComponent("out")
+  let err = dir.appendingPathComponent("err")
+  _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+  _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: executable)
+  p.arguments = arguments
+  if let environment { p.environment = environment }
+  p.standardOutput = try FileHandle(forWritingTo: out)
+  p.standardError = try FileHandle(forWritingTo: err)
+  p.standardInput = FileHandle.nullDevice
+  try p.run()
+  p.waitUntilExit()
+  return ProcessOutput(
+    status: p.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
+    stderr: try String(contentsOf: err, encoding: .utf8))
+}
+
+/// The built `bucket-delta` executable (next to the test bundle).
+func toolPath() throws -> String {
+  if let p = ProcessInfo.processInfo.environment["BD_BINARY"] { return p }
+  let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+  var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+  // swift-testing may run from inside the .xctest bundle directory
+  for _ in 0..<4 {
+    let candidate = dir.appendingPathComponent("bucket-delta").path
+    if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    dir = dir.deletingLastPathComponent()
+  }
+  throw HarnessError(description: "bucket-delta executable not found near \(exe); build it first")
+}
+
+/// The Python of the project's .venv (boto3 lives there).
+func pythonPath() -> String {
+  ProcessInfo.processInfo.environment["BD_PYTHON"] ?? repoRoot.appendingPathComponent(".venv/bin/python").path
+}
+
+/// The expected reports of a fixture pair, as computed by the boto3 fixture script.
+struct Truth: Decodable {
+  struct Side: Decodable, Equatable {
+    var etag: String
+    var size: Int64
+  }
+  struct Record: Decodable {
+    var key: String
+    var status: String
+    var differences: [String]
+    var source: Side?
+    var destination: Side?
+  }
+  var text: [String]
+  var jsonl: [Record]
+  var objects: Int
+  var differences: Int
+}
+
+/// A lower-case bucket name no other test uses.
+func uniqueBucket(_ stem: String) -> String {
+  "\(stem)-\(UUID().uuidString.prefix(8).lowercased())"
+}
+
+/// Creates a bucket pair with boto3 and returns what bucket-delta must report about it.
+func makePair(
+  servers: TestServers, scenario: String, sourceURL: String, destinationURL: String, sourceBucket: String,
+  destinationBucket: String, extra: [String] = []
+) throws -> Truth {
+  var env = ProcessInfo.processInfo.environment
+  env["BD_S3_ACCESS_KEY"] = servers.accessKey
+  env["BD_S3_SECRET_KEY"] = servers.secretKey
+  let r = try runProcess(
+    pythonPath(),
+    [
+      repoRoot.appendingPathComponent("Tests/fixtures/make_pair.py").path, "--source-url", sourceURL,
+      "--dest-url", destinationURL, "--source-bucket", sourceBucket, "--dest-bucket", destinationBucket,
+      "--scenario", scenario,
+    ] + extra, environment: env)
+  guard r.status == 0 else { throw HarnessError(description: "make_pair.py failed: \(r.stderr)") }
+  return try JSONDecoder().decode(Truth.self, from: Data(r.stdout.utf8))
+}
+
+/// Arguments of a single-pair run.
+func pairArguments(
+  servers: TestServers, sourceURL: String, sourceBucket: String, destinationURL: String, destinationBucket: String,
+  output: String, secret: String? = nil
+) -> [String] {
+  [
+    "--source_bucket_name", sourceBucket, "--source_endpoint_url", sourceURL,
+    "--source_access_key", servers.accessKey, "--source_secret_key", secret ?? servers.secretKey,
+    "--destination_bucket_name", destinationBucket, "--destination_endpoint_url", destinationURL,
+    "--destination_access_key", servers.accessKey, "--destination_secret_key", secret ?? servers.secretKey,
+    "--output_file", output,
+  ]
+}
+
+/// A fresh temporary directory.
+func temporaryDirectory() throws -> URL {
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bd-test-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+  return dir
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Logging
+import S3
+import Testing
+
+@testable import BucketDelta
+
+/// An in-memory ListObjectsV2 server: each bucket lists its keys in the order given (which may
+/// not be byte order, like SeaweedFS), `max-keys` per page, with opaque continuation tokens.
+final class FakeListingTransport: HTTPTransport, @unchecked Sendable {
+  let buckets: [String: [(String, String, Int)]]
+  init(_ buckets: [String: [(String, String, Int)]]) { self.buckets = buckets }
+
+  func submit(
+    _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, TransportError>) -> Void
+  ) {
+    let comps = URLComponents(string: request.url)!
+    let bucket = String(comps.path.dropFirst())
+    var q: [String: String] = [:]
+    for item in comps.queryItems ?? [] { q[item.name] = item.value ?? "" }
+    let all = buckets[bucket] ?? []
+    let prefix = q["prefix"] ?? ""
+    let items = all.filter { $0.0.hasPrefix(prefix) }
+    let start = Int(q["continuation-token"].map { String($0.dropFirst(4)) } ?? "0")!
+    let maxKeys = Int(q["max-keys"] ?? "1000")!
+    let page = items[min(start, items.count)..<min(start + maxKeys, items.count)]
+    var xml = "<ListBucketResult><EncodingType>url</EncodingType>"
+    for (k, e, s) in page {
+      xml += "<Contents><Key>\(URIEncoding.encode(k, keepSlash: true))</Key><ETag>\"\(e)\"</ETag><Size>\(s)</Size></Contents>"
+    }
+    let more = start + maxKeys < items.count
+    xml += "<IsTruncated>\(more)</IsTruncated>"
+    if more { xml += "<NextContinuationToken>tok-\(start + maxKeys)</NextContinuationToken>" }
+    xml += "</ListBucketResult>"
+    completion(.success(HTTPResponse(status: 200, headers: [], body: Array(xml.utf8))))
+  }
+}
+
+@Suite("Pair comparison")
+struct PairComparisonTests {
+  private func run(_ transport: FakeListingTransport, sortRunSize: Int = 4, sourcePrefix: String = "") throws -> (PairResult, String) {
+    let client = S3Client(
+      endpoint: try S3Endpoint(url: "http://fake"), credentials: Credentials(accessKeyID: "a", secretAccessKey: "s"),
+      transport: transport, logger: Logger(label: "t"))
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bd-pair-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let report = dir.appendingPathComponent("r.txt").path
+    var options = PairOptions()
+    options.sortRunSize = sortRunSize
+    options.temporaryDirectory = dir
+    let result = try PairComparison(
+      source: ListingTarget(client: client, bucket: "src", prefix: sourcePrefix, pageSize: 3),
+      destination: ListingTarget(client: client, bucket: "dst", pageSize: 2), reportPath: report,
+      options: options, logger: Logger(label: "t")
+    ).run()
+    return (result, try String(contentsOfFile: report, encoding: .utf8))
+  }
+
+  @Test("In-order listings over several pages")
+  func ordered() throws {
+    let (r, report) = try run(
+      FakeListingTransport([
+        "src": [("a", "1", 1), ("b", "2", 2), ("c", "3", 3), ("d", "4", 4), ("e", "5", 5)],
+        "dst": [("b", "2", 2), ("c", "x", 3), ("d", "4", 9), ("f", "6", 6)],
+      ]))
+    #expect(r.objectsProcessed == 6)
+    #expect(r.onlyInSource == 2)
+    #expect(r.onlyInDestination == 1)
+    #expect(r.different == 2)
+    #expect(r.sortedSides.isEmpty)
+    #expect(
+      report == """
+        Only in source bucket src, Differences: ['Key: a', 'ETag: 1', 'Size: 1 bytes']
+        Difference in Key: c, Differences: ['ETag differs']
+        Difference in Key: d, Differences: ['Size differs']
+        Only in source bucket src, Differences: ['Key: e', 'ETag: 5', 'Size: 5 bytes']
+        Only in destination bucket dst, Differences: ['Key: f', 'ETag: 6', 'Size: 6 bytes']
+
+        """)
+  }
+
+  @Test("A listing out of byte order (SeaweedFS style) is sorted and the verdict stays right")
+  func outOfOrder() throws {
+    // SeaweedFS lists "dir/" children before "dir-x" and "dir.y"
+    let seaweedOrder = [("a/b", "1", 1), ("a/c", "1", 1), ("a-c", "1", 1), ("a.b", "1", 1), ("a0", "1", 1), ("b", "1", 1)]
+    let (r, report) = try run(
+      FakeListingTransport([
+        "src": seaweedOrder,
+        "dst": [("a-c", "1", 1), ("a.b", "1", 1), ("a/b", "1", 1), ("a0", "1", 1), ("b", "1", 1)],
+      ]))
+    #expect(r.sortedSides == [.source])
+    #expect(r.objectsProcessed == 6)
+    #expect(report == "Only in source bucket src, Differences: ['Key: a/c', 'ETag: 1', 'Size: 1 bytes']\n")
+  }
+
+  @Test("Both sides out of order, more objects than one sorted run")
+  func bothOutOfOrder() throws {
+    var src: [(String, String, Int)] = []
+    var dst: [(String, String, Int)] = []
+    for i in 0..<20 {
+      src.append(("k\(i)/x", "e", 1))
+      src.append(("k\(i)-x", "e", 1))
+      dst.append(("k\(i)/x", "e", 1))
+      if i != 7 { dst.append(("k\(i)-x", "e", 1)) }
+    }
+    let (r, report) = try run(FakeListingTransport(["src": src, "dst": dst]), sortRunSize: 3)
+    #expect(Set(r.sortedSides) == [.source, .destination])
+    #expect(r.objectsProcessed == 40)
+    #expect(report == "Only in source bucket src, Differences: ['Key: k7-x', 'ETag: e', 'Size: 1 bytes']\n")
+  }
+
+  @Test("A source prefix is removed before comparing")
+  func prefix() throws {
+    let (r, report) = try run(
+      FakeListingTransport([
+        "src": [("p/a", "1", 1), ("p/b", "1", 1), ("q/zz", "1", 1)],
+        "dst": [("a", "1", 1), ("b", "2", 1)],
+      ]), sourcePrefix: "p/")
+    #expect(r.objectsProcessed == 2)
+    #expect(report == "Difference in Key: b, Differences: ['ETag differs']\n")
+  }
+}
