@@ -49,6 +49,15 @@ struct ShallowEndToEndTests {
         servers: servers, sourceURL: servers.seaweed, sourceBucket: pair.source, destinationURL: servers.seaweed,
         destinationBucket: pair.destination, output: out) + ["--output_format", "jsonl"])
     #expect(r.status == 1, "stderr: \(r.stderr)")
+    // every record validates against the published schema (python-jsonschema, an independent validator)
+    let check = try runProcess(
+      pythonPath(),
+      [
+        "-c",
+        "import json,sys,jsonschema\ns=json.load(open(sys.argv[1]))\nfor l in open(sys.argv[2]): jsonschema.validate(json.loads(l), s)",
+        repoRoot.appendingPathComponent("schemas/report-record.schema.json").path, out,
+      ])
+    #expect(check.status == 0, "schema validation: \(check.stderr)")
     let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
     let got = try lines.map { try JSONDecoder().decode(Truth.Record.self, from: Data($0.utf8)) }
     try #require(got.count == pair.truth.jsonl.count)
