@@ -14,11 +14,13 @@ public struct BucketDeltaCommand: ParsableCommand {
     discussion: """
       Lists both buckets with ListObjectsV2, merge-joins the listings in key order (UTF-8 bytes) and \
       reports objects only in the source, only in the destination, and objects whose ETag or size \
-      differs. Exit status: 0 identical, 1 differences found, 2 error or incomplete run.
+      differs; with --shallow_check false also user metadata, tags, content headers and Object Lock. \
+      Exit status: 0 identical, 1 differences found, 2 error or incomplete run.
       Credentials: --*_access_key/--*_secret_key, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY \
       (and AWS_SESSION_TOKEN) from the environment.
       """,
-    version: version)
+    version: version,
+    subcommands: [WorkerCommand.self])
 
   // MARK: Source
   @Option(name: .customLong("source_bucket_name"), help: "Name of the source bucket.")
@@ -55,7 +57,7 @@ public struct BucketDeltaCommand: ParsableCommand {
   var outputFormat: ReportFormatOption = .text
 
   // MARK: Check
-  @Option(name: .customLong("shallow_check"), help: "true: compare ETag and size from the listings. false: deep check (not in this build).")
+  @Option(name: .customLong("shallow_check"), help: "true: compare ETag and size from the listings. false: deep check (HeadObject and GetObjectTagging on both sides: metadata, tags, content headers, Object Lock).")
   var shallowCheck: BoolArgument = BoolArgument(true)
   @Option(name: .customLong("compare_object_tags"), help: "Compare object tags in deep checks.")
   var compareObjectTags: BoolArgument = BoolArgument(true)

@@ -14,6 +14,15 @@ struct SideConfig {
   var endpoint: S3Endpoint
   var credentials: Credentials
   var prefix: String
+  var endpointURL: String
+
+  /// What a worker process needs to reach this side.
+  var workerSide: WorkerSide {
+    WorkerSide(
+      endpointURL: endpointURL, region: endpoint.region, addressing: endpoint.addressing.rawValue, bucket: bucket,
+      prefix: prefix, accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey,
+      sessionToken: credentials.sessionToken)
+  }
 }
 
 /// The flags of a single-pair run, validated.
@@ -26,6 +35,11 @@ struct SinglePairConfig {
   var numObjectsReport: Int
   var pageSize: Int
   var maxAttempts: Int
+  var deep: Bool
+  var compareTags: Bool
+  var numProcesses: Int
+  var maxQueueSize: Int
+  var logLevel: String
 }
 
 extension BucketDeltaCommand {
@@ -63,7 +77,7 @@ extension BucketDeltaCommand {
       let token = access == nil ? environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } : nil
       return SideConfig(
         bucket: b, endpoint: ep, credentials: Credentials(accessKeyID: ak, secretAccessKey: sk, sessionToken: token),
-        prefix: prefix)
+        prefix: prefix, endpointURL: endpoint!)
     }
 
     let src = side(
@@ -92,9 +106,6 @@ extension BucketDeltaCommand {
     if !(1...1000).contains(listPageSize) {
       problems.append("--list_page_size must be between 1 and 1000, got \(listPageSize)")
     }
-    if !shallowCheck.value {
-      problems.append("--shallow_check false (deep check) is not available in this build yet; use --shallow_check true")
-    }
     if resume {
       problems.append("--resume is not available in this build yet (checkpoints are not written)")
     }
@@ -102,6 +113,7 @@ extension BucketDeltaCommand {
     return SinglePairConfig(
       source: src, destination: dst, outputFile: output, format: outputFormat.format,
       numConnections: numConnections, numObjectsReport: numObjectsReport, pageSize: listPageSize,
-      maxAttempts: maxAttempts)
+      maxAttempts: maxAttempts, deep: !shallowCheck.value, compareTags: compareObjectTags.value,
+      numProcesses: numProcesses, maxQueueSize: maxQueueSize, logLevel: logLevel.rawValue)
   }
 }

@@ -121,3 +121,30 @@ public final class S3Client: Sendable {
     }
   }
 }
+
+extension S3Client {
+  /// HeadObject: the object's headers (404 is an `S3Error` with code `NotFound`).
+  public func headObject(bucket: String, key: String) throws(S3Error) -> HTTPResponse {
+    try execute(operation: "HeadObject", method: "HEAD", bucket: bucket, key: key, query: []).0
+  }
+
+  /// GetObjectTagging: the object's tags.
+  public func getObjectTagging(bucket: String, key: String) throws(S3Error) -> [String: String] {
+    let (response, attempts) = try execute(
+      operation: "GetObjectTagging", method: "GET", bucket: bucket, key: key, query: [("tagging", "")])
+    do {
+      return try parseTagging(response.body)
+    } catch {
+      throw S3Error(
+        kind: .protocolViolation(error.description), operation: "GetObjectTagging",
+        endpoint: endpoint.description, bucket: bucket, key: key, attempts: attempts)
+    }
+  }
+
+  /// HeadObject, plus GetObjectTagging when `tags` is true.
+  public func objectDetails(bucket: String, key: String, tags: Bool) throws(S3Error) -> ObjectDetails {
+    var details = ObjectDetails(head: try headObject(bucket: bucket, key: key))
+    if tags { details.tags = try getObjectTagging(bucket: bucket, key: key) }
+    return details
+  }
+}

@@ -1,14 +1,34 @@
 import S3
 
 /// A field that can differ between the two copies of an object.
-public enum DifferenceField: String, Sendable, CaseIterable {
-  case etag, size
+public enum DifferenceField: String, Sendable, CaseIterable, Codable {
+  case etag, size, metadata, tags
+  case contentType = "content_type"
+  case contentEncoding = "content_encoding"
+  case contentLanguage = "content_language"
+  case contentDisposition = "content_disposition"
+  case cacheControl = "cache_control"
+  case expires
+  case objectLockMode = "object_lock_mode"
+  case objectLockRetainUntilDate = "object_lock_retain_until_date"
+  case objectLockLegalHold = "object_lock_legal_hold"
 
   /// The label the tool we replace prints in its text report.
   public var textLabel: String {
     switch self {
     case .etag: return "ETag differs"
     case .size: return "Size differs"
+    case .metadata: return "Metadata differs"
+    case .tags: return "Tags differ"
+    case .contentType: return "ContentType differs"
+    case .contentEncoding: return "ContentEncoding differs"
+    case .contentLanguage: return "ContentLanguage differs"
+    case .contentDisposition: return "ContentDisposition differs"
+    case .cacheControl: return "CacheControl differs"
+    case .expires: return "Expires differs"
+    case .objectLockMode: return "ObjectLockMode differs"
+    case .objectLockRetainUntilDate: return "ObjectLockRetainUntilDate differs"
+    case .objectLockLegalHold: return "ObjectLockLegalHoldStatus differs"
     }
   }
 }
@@ -18,6 +38,8 @@ public enum DifferenceStatus: String, Sendable {
   case onlyInSource = "only_in_source"
   case onlyInDestination = "only_in_destination"
   case different
+  /// The key could not be checked (e.g. HeadObject failed after the retries): never "identical".
+  case error
 }
 
 /// One reported difference.
@@ -27,13 +49,25 @@ public struct Difference: Sendable {
   public var fields: [DifferenceField]
   public var source: ListedObject?
   public var destination: ListedObject?
+  /// What the deep check saw on each side (nil for shallow checks).
+  public var sourceDetails: ObjectDetails?
+  public var destinationDetails: ObjectDetails?
+  /// Why the key could not be checked (status `.error`).
+  public var error: String?
 
-  public init(key: String, status: DifferenceStatus, fields: [DifferenceField], source: ListedObject?, destination: ListedObject?) {
+  public init(
+    key: String, status: DifferenceStatus, fields: [DifferenceField], source: ListedObject?,
+    destination: ListedObject?, sourceDetails: ObjectDetails? = nil, destinationDetails: ObjectDetails? = nil,
+    error: String? = nil
+  ) {
     self.key = key
     self.status = status
     self.fields = fields
     self.source = source
     self.destination = destination
+    self.sourceDetails = sourceDetails
+    self.destinationDetails = destinationDetails
+    self.error = error
   }
 }
 
@@ -59,5 +93,43 @@ public enum ShallowCheck {
       return fields.isEmpty
         ? nil : Difference(key: s.key, status: .different, fields: fields, source: s, destination: d)
     }
+  }
+}
+
+/// The deep check: HeadObject (and GetObjectTagging) on both sides.
+public enum DeepCheck {
+  /// The fields that differ between two copies. Metadata names are compared case-insensitively,
+  /// values exactly; tags as sets; retain-until dates as instants; a missing legal hold equals OFF.
+  public static func compare(_ s: ObjectDetails, _ d: ObjectDetails, compareTags: Bool) -> [DifferenceField] {
+    var out: [DifferenceField] = []
+    if unquoteETag(s.etag) != unquoteETag(d.etag) { out.append(.etag) }
+    if s.size != d.size { out.append(.size) }
+    if lowerKeys(s.metadata) != lowerKeys(d.metadata) { out.append(.metadata) }
+    if compareTags && (s.tags ?? [:]) != (d.tags ?? [:]) { out.append(.tags) }
+    if s.contentType != d.contentType { out.append(.contentType) }
+    if s.contentEncoding != d.contentEncoding { out.append(.contentEncoding) }
+    if s.contentLanguage != d.contentLanguage { out.append(.contentLanguage) }
+    if s.contentDisposition != d.contentDisposition { out.append(.contentDisposition) }
+    if s.cacheControl != d.cacheControl { out.append(.cacheControl) }
+    if !sameInstant(s.expires, d.expires) { out.append(.expires) }
+    if s.objectLockMode?.uppercased() != d.objectLockMode?.uppercased() { out.append(.objectLockMode) }
+    if !sameInstant(s.objectLockRetainUntilDate, d.objectLockRetainUntilDate) {
+      out.append(.objectLockRetainUntilDate)
+    }
+    if (s.objectLockLegalHold?.uppercased() ?? "OFF") != (d.objectLockLegalHold?.uppercased() ?? "OFF") {
+      out.append(.objectLockLegalHold)
+    }
+    return out
+  }
+
+  private static func lowerKeys(_ m: [String: String]) -> [String: String] {
+    Dictionary(m.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+  }
+
+  /// Dates compared as instants when both parse (ISO 8601 with any precision), else as text.
+  static func sameInstant(_ a: String?, _ b: String?) -> Bool {
+    guard let a, let b else { return a == nil && b == nil }
+    if let x = parseInstant(a), let y = parseInstant(b) { return x == y }
+    return a == b
   }
 }

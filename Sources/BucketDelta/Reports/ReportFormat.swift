@@ -31,6 +31,8 @@ public enum TextReport {
       return "Only in destination bucket \(destinationBucket), Differences: \(items(d.destination!))"
     case .different:
       return "Difference in Key: \(lineSafe(d.key)), Differences: \(PythonRepr.list(d.fields.map(\.textLabel)))"
+    case .error:
+      return "Difference in Key: \(lineSafe(d.key)), Differences: \(PythonRepr.list(["Deep check error: \(d.error ?? "unknown")"]))"
     }
   }
 
@@ -55,19 +57,40 @@ public enum JSONLReport {
     var out = "{\"key\":" + JSON.string(d.key)
     out += ",\"status\":" + JSON.string(d.status.rawValue)
     out += ",\"differences\":[" + d.fields.map { JSON.string($0.rawValue) }.joined(separator: ",") + "]"
-    out += ",\"source\":" + object(d.source)
-    out += ",\"destination\":" + object(d.destination)
+    out += ",\"source\":" + object(d.source, d.sourceDetails)
+    out += ",\"destination\":" + object(d.destination, d.destinationDetails)
+    if let error = d.error { out += ",\"error\":" + JSON.string(error) }
     return out + "}"
   }
 
-  private static func object(_ o: ListedObject?) -> String {
+  private static func object(_ o: ListedObject?, _ details: ObjectDetails?) -> String {
     guard let o else { return "null" }
-    return "{\"etag\":\(JSON.string(unquoteETag(o.etag))),\"size\":\(o.size),\"last_modified\":\(JSON.string(o.lastModified))}"
+    var out = "{\"etag\":\(JSON.string(unquoteETag(o.etag))),\"size\":\(o.size),\"last_modified\":\(JSON.string(o.lastModified))"
+    if let x = details {
+      out += ",\"metadata\":" + JSON.object(x.metadata)
+      if let tags = x.tags { out += ",\"tags\":" + JSON.object(tags) }
+      let optional: [(String, String?)] = [
+        ("content_type", x.contentType), ("content_encoding", x.contentEncoding),
+        ("content_language", x.contentLanguage), ("content_disposition", x.contentDisposition),
+        ("cache_control", x.cacheControl), ("expires", x.expires), ("object_lock_mode", x.objectLockMode),
+        ("object_lock_retain_until_date", x.objectLockRetainUntilDate),
+        ("object_lock_legal_hold", x.objectLockLegalHold),
+      ]
+      for (name, value) in optional {
+        out += ",\"\(name)\":" + (value.map(JSON.string) ?? "null")
+      }
+    }
+    return out + "}"
   }
 }
 
 /// Minimal, deterministic JSON text building.
 public enum JSON {
+  /// A JSON object of strings, keys in byte order.
+  public static func object(_ d: [String: String]) -> String {
+    "{" + d.keys.sorted { KeyOrder.less($0, $1) }.map { string($0) + ":" + string(d[$0]!) }.joined(separator: ",") + "}"
+  }
+
   /// A JSON string literal for `s` (control characters escaped, everything else as UTF-8).
   public static func string(_ s: String) -> String {
     var out = "\""

@@ -11,7 +11,26 @@ public struct PairOptions: Sendable {
   public var sortRunSize: Int = 200_000
   /// Where sort runs are spilled.
   public var temporaryDirectory: URL = FileManager.default.temporaryDirectory
+  /// The deep check, when asked for.
+  public var deep: DeepOptions?
   public init() {}
+}
+
+/// How the deep check runs.
+public struct DeepOptions: Sendable {
+  public var worker: WorkerConfig
+  public var processes: Int
+  /// Keys held between the merge and the report (`--max_queue_size`).
+  public var maxQueueSize: Int
+  /// Worker restarts allowed before the run fails.
+  public var maxRestarts: Int
+
+  public init(worker: WorkerConfig, processes: Int, maxQueueSize: Int, maxRestarts: Int? = nil) {
+    self.worker = worker
+    self.processes = processes
+    self.maxQueueSize = maxQueueSize
+    self.maxRestarts = maxRestarts ?? max(3, processes)
+  }
 }
 
 /// Counters of one pair's comparison.
@@ -20,12 +39,16 @@ public struct PairResult: Sendable, Equatable {
   public var onlyInSource = 0
   public var onlyInDestination = 0
   public var different = 0
+  /// Keys the deep check could not check (they are reported, and make the run fail).
+  public var errors = 0
+  /// Deep-check workers restarted after they died.
+  public var workerRestarts = 0
   public var sourceObjects = 0
   public var destinationObjects = 0
   /// Sides whose listing was not in byte order and had to be sorted.
   public var sortedSides: [Side] = []
 
-  public var objectsWithDifferences: Int { onlyInSource + onlyInDestination + different }
+  public var objectsWithDifferences: Int { onlyInSource + onlyInDestination + different + errors }
   public init() {}
 }
 
@@ -55,10 +78,24 @@ public struct PairComparison {
   /// bounded memory, and the report is rewritten from the start; the log says so.
   public func run() throws -> PairResult {
     var sortedSides: Set<Side> = []
+    let sink = ResultSink()
+    var pool: WorkerPool?
+    if let deep = options.deep {
+      logger.info("Starting \(deep.processes) deep-check worker processes")
+      let p = try WorkerPool(
+        config: deep.worker, processes: deep.processes,
+        perWorkerInFlight: max(2 * deep.worker.numConnections, 1), maxRestarts: deep.maxRestarts, logger: logger
+      ) { sink.deliver($0) }
+      try p.start()
+      pool = p
+    }
+    defer { pool?.shutdown() }
+    var firstSeq = 0
     while true {
       do {
-        var result = try runOnce(sorting: sortedSides)
+        var result = try runOnce(sorting: sortedSides, pool: pool, sink: sink, firstSeq: &firstSeq)
         result.sortedSides = [Side.source, .destination].filter(sortedSides.contains)
+        result.workerRestarts = pool?.restartCount ?? 0
         return result
       } catch let e as ListingOrderError where e.kind == .backwards && !sortedSides.contains(e.side) {
         logger.warning(
@@ -85,7 +122,9 @@ public struct PairComparison {
     }
   }
 
-  private func runOnce(sorting sortedSides: Set<Side>) throws -> PairResult {
+  private func runOnce(
+    sorting sortedSides: Set<Side>, pool: WorkerPool?, sink: ResultSink, firstSeq: inout Int
+  ) throws -> PairResult {
     let report = try ReportFile(path: reportPath)
     let (src, srcListing) = try stream(.source, sorted: sortedSides.contains(.source))
     defer { src.close(); srcListing.close() }
@@ -95,27 +134,51 @@ public struct PairComparison {
     logger.info("Mode: latest objects only")
 
     let merge = MergeJoin(source: src, destination: dst)
+    let window = ReorderWindow(firstSeq: firstSeq, compareTags: options.deep?.worker.compareTags ?? false)
+    sink.window = window
+    let capacity = max(1, options.deep?.maxQueueSize ?? 1)
+    let failure: () -> Error? = { pool?.failure }
     var result = PairResult()
     var lastReport = Date()
-    while let event = try merge.next() {
-      result.objectsProcessed += 1
-      if let d = ShallowCheck.evaluate(event) {
-        switch d.status {
-        case .onlyInSource: result.onlyInSource += 1
-        case .onlyInDestination: result.onlyInDestination += 1
-        case .different: result.different += 1
+
+    func write(_ ready: [(MergeEvent, ReorderWindow.Outcome)]) throws {
+      for (_, outcome) in ready {
+        result.objectsProcessed += 1
+        if case .difference(let d) = outcome {
+          switch d.status {
+          case .onlyInSource: result.onlyInSource += 1
+          case .onlyInDestination: result.onlyInDestination += 1
+          case .different: result.different += 1
+          case .error:
+            result.errors += 1
+            logger.error("Deep check failed for key \(d.key): \(d.error ?? "")")
+          }
+          try report.write(
+            options.reportFormat.line(for: d, sourceBucket: source.bucket, destinationBucket: destination.bucket))
         }
-        try report.write(
-          options.reportFormat.line(for: d, sourceBucket: source.bucket, destinationBucket: destination.bucket))
-      }
-      if result.objectsProcessed % options.numObjectsReport == 0 {
-        let now = Date()
-        logger.info(
-          "Processed \(result.objectsProcessed) objects in \(Self.seconds(now.timeIntervalSince(lastReport))) seconds, total elapsed \(Self.seconds(now.timeIntervalSince(startTime))) seconds"
-        )
-        lastReport = now
+        if result.objectsProcessed % options.numObjectsReport == 0 {
+          let now = Date()
+          logger.info(
+            "Processed \(result.objectsProcessed) objects in \(Self.seconds(now.timeIntervalSince(lastReport))) seconds, total elapsed \(Self.seconds(now.timeIntervalSince(startTime))) seconds"
+          )
+          lastReport = now
+        }
       }
     }
+
+    while let event = try merge.next() {
+      let seq = firstSeq
+      firstSeq += 1
+      if let pool, case .inBoth = event {
+        window.add(seq: seq, event: event, outcome: nil)
+        pool.submit(WorkItem(seq: seq, key: event.key))
+      } else {
+        window.add(
+          seq: seq, event: event, outcome: ShallowCheck.evaluate(event).map { .difference($0) } ?? .identical)
+      }
+      try write(try window.take(untilBelow: capacity, failure: failure))
+    }
+    try write(try window.take(untilBelow: 1, failure: failure))
     try report.close()
     result.sourceObjects = srcListing.listedCount
     result.destinationObjects = dstListing.listedCount
@@ -123,4 +186,16 @@ public struct PairComparison {
   }
 
   static func seconds(_ t: TimeInterval) -> String { String(format: "%.2f", t) }
+}
+
+/// Routes worker results to the current attempt's window.
+final class ResultSink: @unchecked Sendable {
+  // @unchecked: `window` is guarded by `lock`.
+  private let lock = NSLock()
+  private var _window: ReorderWindow?
+  var window: ReorderWindow? {
+    get { lock.withLock { _window } }
+    set { lock.withLock { _window = newValue } }
+  }
+  func deliver(_ r: WorkResult) { window?.complete(r) }
 }

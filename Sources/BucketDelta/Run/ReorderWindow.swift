@@ -1,0 +1,78 @@
+import Foundation
+import S3
+
+/// Holds the keys between the merge and the report: results may finish out of order (deep checks
+/// run in parallel), but they are handed out strictly in merge order, so reports are deterministic.
+/// At most `capacity` keys are held: memory stays flat whatever the bucket size.
+final class ReorderWindow: @unchecked Sendable {
+  // @unchecked: all state is guarded by `condition`.
+  enum Outcome {
+    case identical
+    case difference(Difference)
+  }
+
+  private struct Entry {
+    var event: MergeEvent
+    var outcome: Outcome?
+  }
+
+  private let condition = NSCondition()
+  private var entries: [Int: Entry] = [:]
+  private var nextToHandOut: Int
+  private let compareTags: Bool
+
+  /// - Parameter firstSeq: sequence number of the first key; results for lower numbers (from an
+  ///   abandoned earlier attempt) are ignored.
+  init(firstSeq: Int, compareTags: Bool) {
+    nextToHandOut = firstSeq
+    self.compareTags = compareTags
+  }
+
+  /// Registers a key; `outcome` nil means a deep check is still to come.
+  func add(seq: Int, event: MergeEvent, outcome: Outcome?) {
+    condition.lock()
+    entries[seq] = Entry(event: event, outcome: outcome)
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  /// Records a worker's result.
+  func complete(_ r: WorkResult) {
+    condition.lock()
+    defer { condition.unlock() }
+    guard var entry = entries[r.seq], entry.outcome == nil, case .inBoth(let s, let d) = entry.event else { return }
+    if let error = r.error {
+      entry.outcome = .difference(
+        Difference(
+          key: s.key, status: .error, fields: [], source: s, destination: d, sourceDetails: r.source,
+          destinationDetails: r.destination, error: error))
+    } else if r.fields.isEmpty {
+      entry.outcome = .identical
+    } else {
+      entry.outcome = .difference(
+        Difference(
+          key: s.key, status: .different, fields: r.fields, source: s, destination: d, sourceDetails: r.source,
+          destinationDetails: r.destination))
+    }
+    entries[r.seq] = entry
+    condition.broadcast()
+  }
+
+  /// Hands out the finished keys that come next in order, waiting while `held >= limit`.
+  /// `failure` is polled while waiting; when it returns an error, that error is thrown.
+  func take(untilBelow limit: Int, failure: () -> Error?) throws -> [(MergeEvent, Outcome)] {
+    condition.lock()
+    defer { condition.unlock() }
+    var out: [(MergeEvent, Outcome)] = []
+    while true {
+      while let e = entries[nextToHandOut], let o = e.outcome {
+        out.append((e.event, o))
+        entries[nextToHandOut] = nil
+        nextToHandOut += 1
+      }
+      if entries.count < limit { return out }
+      if let f = failure() { throw f }
+      _ = condition.wait(until: Date().addingTimeInterval(0.5))
+    }
+  }
+}

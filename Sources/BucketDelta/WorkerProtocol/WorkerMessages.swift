@@ -1,0 +1,75 @@
+import S3
+
+/// One side as a worker needs it. Travels only over the worker's stdin pipe, never in its argv.
+public struct WorkerSide: Codable, Sendable {
+  public var endpointURL: String
+  public var region: String
+  public var addressing: String
+  public var bucket: String
+  public var prefix: String
+  public var accessKeyID: String
+  public var secretAccessKey: String
+  public var sessionToken: String?
+
+  public init(
+    endpointURL: String, region: String, addressing: String, bucket: String, prefix: String,
+    accessKeyID: String, secretAccessKey: String, sessionToken: String?
+  ) {
+    self.endpointURL = endpointURL
+    self.region = region
+    self.addressing = addressing
+    self.bucket = bucket
+    self.prefix = prefix
+    self.accessKeyID = accessKeyID
+    self.secretAccessKey = secretAccessKey
+    self.sessionToken = sessionToken
+  }
+}
+
+/// The first line a worker reads.
+public struct WorkerConfig: Codable, Sendable {
+  public var source: WorkerSide
+  public var destination: WorkerSide
+  public var compareTags: Bool
+  public var numConnections: Int
+  public var maxAttempts: Int
+  public var logLevel: String
+
+  public init(
+    source: WorkerSide, destination: WorkerSide, compareTags: Bool, numConnections: Int, maxAttempts: Int,
+    logLevel: String
+  ) {
+    self.source = source
+    self.destination = destination
+    self.compareTags = compareTags
+    self.numConnections = numConnections
+    self.maxAttempts = maxAttempts
+    self.logLevel = logLevel
+  }
+}
+
+/// A key to deep-check; `seq` is its position in the merged order.
+public struct WorkItem: Codable, Sendable {
+  public var seq: Int
+  public var key: String
+}
+
+/// Coordinator to worker, one JSON object per line after the config line.
+public struct WorkBatch: Codable, Sendable {
+  public var items: [WorkItem]
+}
+
+/// Worker to coordinator, one JSON object per line.
+public struct WorkResult: Codable, Sendable {
+  public var seq: Int
+  public var fields: [DifferenceField]
+  public var source: ObjectDetails?
+  public var destination: ObjectDetails?
+  public var error: String?
+}
+
+/// Failures of the worker pool.
+public struct WorkerError: Error, Sendable, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}

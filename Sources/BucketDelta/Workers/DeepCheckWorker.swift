@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+import Foundation
+import Logging
+import S3
+
+/// The worker process: reads its configuration and batches of keys on stdin, checks each key with
+/// HeadObject (and GetObjectTagging) on both sides, and writes one result line per key on stdout.
+/// It exits as soon as stdin ends, so a coordinator that dies leaves no worker behind.
+public enum DeepCheckWorker {
+  public static func run(logger makeLogger: (String) -> Logger) -> Int32 {
+    signal(SIGPIPE, SIG_IGN)
+    let input = LineReader(fd: 0)
+    guard let first = input.next(), let config = try? JSONDecoder().decode(WorkerConfig.self, from: Data(first))
+    else {
+      writeAll(fd: 2, Array("bucket-delta worker: no valid configuration on stdin\n".utf8))
+      return 2
+    }
+    let logger = makeLogger(config.logLevel)
+    let transport = CurlTransport(maxConnectionsPerHost: config.numConnections)
+    func client(_ side: WorkerSide) -> S3Client? {
+      guard
+        let endpoint = try? S3Endpoint(
+          url: side.endpointURL, region: side.region, addressing: AddressingStyle(rawValue: side.addressing) ?? .path)
+      else { return nil }
+      return S3Client(
+        endpoint: endpoint,
+        credentials: Credentials(
+          accessKeyID: side.accessKeyID, secretAccessKey: side.secretAccessKey, sessionToken: side.sessionToken),
+        transport: transport, retry: RetryPolicy(maxAttempts: config.maxAttempts), logger: logger)
+    }
+    guard let src = client(config.source), let dst = client(config.destination) else {
+      writeAll(fd: 2, Array("bucket-delta worker: bad endpoint in configuration\n".utf8))
+      return 2
+    }
+
+    let queue = WorkQueue()
+    let outputLock = NSLock()
+    for i in 0..<max(1, config.numConnections) {
+      let t = Thread {
+        let encoder = JSONEncoder()
+        while let item = queue.take() {
+          let result = check(item, src: src, dst: dst, config: config)
+          guard let data = try? encoder.encode(result) else { continue }
+          outputLock.lock()
+          let ok = writeAll(fd: 1, Array(data) + [0x0A])
+          outputLock.unlock()
+          if !ok { _exit(0) }  // the coordinator is gone
+        }
+      }
+      t.name = "check-\(i)"
+      t.start()
+    }
+    let decoder = JSONDecoder()
+    while let line = input.next() {
+      guard let batch = try? decoder.decode(WorkBatch.self, from: Data(line)) else {
+        writeAll(fd: 2, Array("bucket-delta worker: unreadable batch on stdin\n".utf8))
+        _exit(2)
+      }
+      queue.put(batch.items)
+    }
+    _exit(0)  // stdin closed: the coordinator is done or gone
+  }
+
+  static func check(_ item: WorkItem, src: S3Client, dst: S3Client, config: WorkerConfig) -> WorkResult {
+    var s: ObjectDetails?
+    var d: ObjectDetails?
+    var errors: [String] = []
+    do {
+      s = try src.objectDetails(bucket: config.source.bucket, key: config.source.prefix + item.key, tags: config.compareTags)
+    } catch {
+      errors.append("source: \(error)")
+    }
+    do {
+      d = try dst.objectDetails(
+        bucket: config.destination.bucket, key: config.destination.prefix + item.key, tags: config.compareTags)
+    } catch {
+      errors.append("destination: \(error)")
+    }
+    if let s, let d {
+      return WorkResult(
+        seq: item.seq, fields: DeepCheck.compare(s, d, compareTags: config.compareTags), source: s, destination: d,
+        error: nil)
+    }
+    return WorkResult(seq: item.seq, fields: [], source: s, destination: d, error: errors.joined(separator: "; "))
+  }
+}
+
+/// A blocking FIFO of work items for the worker's check threads.
+final class WorkQueue: @unchecked Sendable {
+  // @unchecked: guarded by `condition`.
+  private let condition = NSCondition()
+  private var items: [WorkItem] = []
+  private var head = 0
+
+  func put(_ new: [WorkItem]) {
+    condition.lock()
+    items.append(contentsOf: new)
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  func take() -> WorkItem? {
+    condition.lock()
+    defer { condition.unlock() }
+    while head >= items.count { condition.wait() }
+    let item = items[head]
+    head += 1
+    if head > 1024 {
+      items.removeFirst(head)
+      head = 0
+    }
+    return item
+  }
+}

@@ -1,0 +1,206 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+import Foundation
+import Logging
+
+/// The coordinator's side of the deep-check worker processes.
+///
+/// Keys go to whichever worker has room (at most `perWorkerInFlight` each); results come back on
+/// one reader thread per worker. A worker that dies is noticed (EOF on its stdout), its keys go back
+/// to the front of the queue for the others, and it is restarted, up to `maxRestarts` times in all.
+public final class WorkerPool: @unchecked Sendable {
+  // @unchecked: all mutable state is guarded by `condition`.
+  private let condition = NSCondition()
+  private let executable: String
+  private let configLine: [UInt8]
+  private let perWorkerInFlight: Int
+  private let maxRestarts: Int
+  private let logger: Logger
+  private let onResult: @Sendable (WorkResult) -> Void
+
+  private final class Slot: @unchecked Sendable {  // guarded by the pool's condition
+    let index: Int
+    var child: ChildProcess?
+    var assigned: [Int: WorkItem] = [:]
+    var alive = false
+    init(index: Int) { self.index = index }
+  }
+
+  private var slots: [Slot] = []
+  private var pending: [WorkItem] = []
+  private var pendingHead = 0
+  private var restarts = 0
+  private var stopping = false
+  private var threads = 0
+  /// Set when the pool cannot go on (workers keep dying, a worker cannot start).
+  public private(set) var failure: WorkerError?
+
+  /// - Parameters:
+  ///   - onResult: called on a reader thread for each finished key.
+  public init(
+    executable: String = currentExecutablePath(), config: WorkerConfig, processes: Int, perWorkerInFlight: Int,
+    maxRestarts: Int, logger: Logger, onResult: @escaping @Sendable (WorkResult) -> Void
+  ) throws {
+    self.executable = executable
+    let encoder = JSONEncoder()
+    self.configLine = Array(try encoder.encode(config)) + [0x0A]
+    self.perWorkerInFlight = max(1, perWorkerInFlight)
+    self.maxRestarts = maxRestarts
+    self.logger = logger
+    self.onResult = onResult
+    for i in 0..<max(1, processes) { slots.append(Slot(index: i)) }
+  }
+
+  /// Starts every worker.
+  public func start() throws {
+    for slot in slots { try launch(slot) }
+  }
+
+  /// Queues a key for a deep check (never blocks; the caller bounds what is in flight).
+  public func submit(_ item: WorkItem) {
+    condition.lock()
+    pending.append(item)
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  /// Stops the workers: closes their stdin (they exit on EOF), kills what is left, reaps them.
+  public func shutdown() {
+    condition.lock()
+    stopping = true
+    let children = slots.compactMap(\.child)
+    condition.broadcast()
+    condition.unlock()
+    for c in children { c.closeStdin() }
+    condition.lock()
+    let deadline = Date().addingTimeInterval(5)
+    while threads > 0 && Date() < deadline { _ = condition.wait(until: deadline) }
+    let stragglers = slots.filter(\.alive).compactMap(\.child)
+    condition.unlock()
+    for c in stragglers { c.kill() }
+  }
+
+  /// Waits until `predicate` holds or the pool fails; for the coordinator's waits.
+  public func wait(timeout: Double) {
+    condition.lock()
+    _ = condition.wait(until: Date().addingTimeInterval(timeout))
+    condition.unlock()
+  }
+
+  // MARK: - Internals
+
+  private func launch(_ slot: Slot) throws {
+    let child = try ChildProcess(
+      executable: executable, arguments: ["__worker"], extraEnvironment: ["SWIFT_BACKTRACE": "enable=no"])
+    guard writeAll(fd: child.stdin, configLine) else {
+      child.kill()
+      _ = child.wait()
+      throw WorkerError("worker \(slot.index) (pid \(child.pid)) did not accept its configuration")
+    }
+    condition.lock()
+    slot.child = child
+    slot.alive = true
+    threads += 2
+    condition.unlock()
+    logger.debug("Worker \(slot.index) started (pid \(child.pid))")
+    let sender = Thread { [self] in self.sendLoop(slot, child) }
+    sender.name = "worker-\(slot.index)-send"
+    sender.start()
+    let reader = Thread { [self] in self.readLoop(slot, child) }
+    reader.name = "worker-\(slot.index)-read"
+    reader.start()
+  }
+
+  private func threadDone() {
+    threads -= 1
+    condition.broadcast()
+  }
+
+  private func sendLoop(_ slot: Slot, _ child: ChildProcess) {
+    let encoder = JSONEncoder()
+    condition.lock()
+    defer {
+      threadDone()
+      condition.unlock()
+    }
+    while true {
+      while !stopping && slot.child === child && slot.alive
+        && (pendingHead >= pending.count || slot.assigned.count >= perWorkerInFlight)
+      {
+        condition.wait()
+      }
+      guard !stopping, slot.child === child, slot.alive else { return }
+      var batch: [WorkItem] = []
+      while pendingHead < pending.count && slot.assigned.count < perWorkerInFlight && batch.count < 64 {
+        let item = pending[pendingHead]
+        pendingHead += 1
+        slot.assigned[item.seq] = item
+        batch.append(item)
+      }
+      if pendingHead > 4096 {
+        pending.removeFirst(pendingHead)
+        pendingHead = 0
+      }
+      condition.unlock()
+      let line = (try? encoder.encode(WorkBatch(items: batch))).map { Array($0) + [0x0A] }
+      let ok = line.map { writeAll(fd: child.stdin, $0) } ?? false
+      condition.lock()
+      if !ok { return }  // the reader sees the EOF and hands the keys on
+    }
+  }
+
+  private func readLoop(_ slot: Slot, _ child: ChildProcess) {
+    let decoder = JSONDecoder()
+    let reader = LineReader(fd: child.stdout)
+    var protocolError: String?
+    while let line = reader.next() {
+      guard let result = try? decoder.decode(WorkResult.self, from: Data(line)) else {
+        protocolError = "unreadable message from worker \(slot.index)"
+        child.kill()
+        break
+      }
+      condition.lock()
+      let known = slot.assigned.removeValue(forKey: result.seq) != nil
+      condition.broadcast()
+      condition.unlock()
+      if known { onResult(result) }
+    }
+    close(child.stdout)
+    let exit = child.wait()
+    close(child.stdin)
+    condition.lock()
+    defer {
+      threadDone()
+      condition.unlock()
+    }
+    slot.alive = false
+    let orphaned = slot.assigned.values.sorted { $0.seq < $1.seq }
+    slot.assigned.removeAll()
+    if stopping && orphaned.isEmpty { return }
+    // Hand the keys back, first in line.
+    pending.replaceSubrange(pendingHead..<pendingHead, with: orphaned)
+    let reason = protocolError ?? "\(exit)"
+    if restarts >= maxRestarts {
+      failure = WorkerError(
+        "worker \(slot.index) (pid \(child.pid)) ended with \(reason), and workers have been restarted \(restarts) times already: giving up")
+      logger.error("\(failure!.description)")
+      return
+    }
+    restarts += 1
+    logger.warning(
+      "Worker \(slot.index) (pid \(child.pid)) ended with \(reason) holding \(orphaned.count) keys; they go to other workers, and the worker is restarted (restart \(restarts) of at most \(maxRestarts))")
+    condition.unlock()
+    do {
+      try launch(slot)
+    } catch {
+      condition.lock()
+      failure = WorkerError("cannot restart worker \(slot.index): \(error)")
+      return
+    }
+    condition.lock()
+  }
+
+  /// Restarts so far.
+  public var restartCount: Int { condition.withLock { restarts } }
+}
