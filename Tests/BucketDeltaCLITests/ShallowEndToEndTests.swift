@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The full fixture pair on SeaweedFS, created once and shared (boto3 takes seconds to fill it).
-private let seaweedFullPair: Result<(truth: Truth, source: String, destination: String), any Error> = Result {
+let seaweedFullPair: Result<(truth: Truth, source: String, destination: String), any Error> = Result {
   let servers = try TestServers.fromEnvironment()
   let s = uniqueBucket("full-src")
   let d = uniqueBucket("full-dst")
