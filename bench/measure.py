@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Run a command, sample the RSS of it and of each of its descendants every 50 ms, and print one JSON
+line: wall time, exit status, peak RSS of the main process, the largest peak of any descendant, and
+the `Throughput:` figure the tool logged.
+
+usage: bench/measure.py LABEL -- CMD ARGS...
+"""
+import json, os, re, subprocess, sys, time
+
+label = sys.argv[1]
+cmd = sys.argv[sys.argv.index('--') + 1:]
+
+
+def rss_kb(pid):
+    try:
+        with open(f'/proc/{pid}/status') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for t in os.listdir(f'/proc/{p}/task'):
+                with open(f'/proc/{p}/task/{t}/children') as f:
+                    kids = [int(x) for x in f.read().split()]
+                out += kids
+                todo += kids
+        except OSError:
+            pass
+    return out
+
+
+t0 = time.time()
+p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+import threading  # noqa: E402
+err = []
+threading.Thread(target=lambda: err.extend(p.stderr), daemon=True).start()
+main_peak, child_peak, nchildren = 0, 0, 0
+while p.poll() is None:
+    main_peak = max(main_peak, rss_kb(p.pid))
+    kids = descendants(p.pid)
+    nchildren = max(nchildren, len(kids))
+    for k in kids:
+        child_peak = max(child_peak, rss_kb(k))
+    time.sleep(0.05)
+wall = time.time() - t0
+text = ''.join(err)
+m = re.findall(r'Throughput: ([0-9.]+) objects/second', text)
+n = re.findall(r'Total objects processed: (\d+)', text)
+print(json.dumps({'label': label, 'exit': p.returncode, 'wall_s': round(wall, 2),
+                  'objects': int(n[-1]) if n else None,
+                  'objects_per_s_logged': float(m[-1]) if m else None,
+                  'objects_per_s_wall': round(int(n[-1]) / wall, 1) if n else None,
+                  'peak_rss_main_mb': round(main_peak / 1024, 1),
+                  'peak_rss_largest_child_mb': round(child_peak / 1024, 1), 'children': nchildren}))
+if p.returncode not in (0, 1):
+    sys.stderr.write(text[-3000:])
