@@ -20,7 +20,7 @@ public struct BucketDeltaCommand: ParsableCommand {
       (and AWS_SESSION_TOKEN) from the environment.
       """,
     version: version,
-    subcommands: [WorkerCommand.self])
+    subcommands: [RunCommand.self, ValidateCommand.self, WorkerCommand.self])
 
   // MARK: Source
   @Option(name: .customLong("source_bucket_name"), help: "Name of the source bucket.")
@@ -55,6 +55,8 @@ public struct BucketDeltaCommand: ParsableCommand {
   var outputFile: String?
   @Option(name: .customLong("output_format"), help: "Report format: text (the replaced tool's lines) or jsonl.")
   var outputFormat: ReportFormatOption = .text
+  @Option(name: .customLong("summary"), help: "Also write a JSON summary (schemas/summary.schema.json) to this file.")
+  var summary: String?
 
   // MARK: Check
   @Option(name: .customLong("shallow_check"), help: "true: compare ETag and size from the listings. false: deep check (HeadObject and GetObjectTagging on both sides: metadata, tags, content headers, Object Lock).")
@@ -108,6 +110,11 @@ public struct BucketDeltaCommand: ParsableCommand {
     logger = Logger(label: "bucket-delta") { [level = logLevel.level] _ in BucketDeltaLogHandler(level: level) }
     logger.info("Log level set to \(logLevel.rawValue)")
     return SinglePairRun(config: config, logger: logger, startTime: startTime).run()
+  }
+
+  /// The logger of a run: the replaced tool's line format on stderr, at `level`.
+  static func logger(_ level: Logger.Level) -> Logger {
+    Logger(label: "bucket-delta") { _ in BucketDeltaLogHandler(level: level) }
   }
 }
 

@@ -40,6 +40,7 @@ struct SinglePairConfig {
   var numProcesses: Int
   var maxQueueSize: Int
   var logLevel: String
+  var summary: String?
 }
 
 extension BucketDeltaCommand {
@@ -114,6 +115,6 @@ extension BucketDeltaCommand {
       source: src, destination: dst, outputFile: output, format: outputFormat.format,
       numConnections: numConnections, numObjectsReport: numObjectsReport, pageSize: listPageSize,
       maxAttempts: maxAttempts, deep: !shallowCheck.value, compareTags: compareObjectTags.value,
-      numProcesses: numProcesses, maxQueueSize: maxQueueSize, logLevel: logLevel.rawValue)
+      numProcesses: numProcesses, maxQueueSize: maxQueueSize, logLevel: logLevel.rawValue, summary: summary)
   }
 }

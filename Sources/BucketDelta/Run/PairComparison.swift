@@ -11,26 +11,11 @@ public struct PairOptions: Sendable {
   public var sortRunSize: Int = 200_000
   /// Where sort runs are spilled.
   public var temporaryDirectory: URL = FileManager.default.temporaryDirectory
-  /// The deep check, when asked for.
-  public var deep: DeepOptions?
-  public init() {}
-}
-
-/// How the deep check runs.
-public struct DeepOptions: Sendable {
-  public var worker: WorkerConfig
-  public var processes: Int
+  /// Deep check: HeadObject/GetObjectTagging through the worker pool given to `run`.
+  public var deep = false
   /// Keys held between the merge and the report (`--max_queue_size`).
-  public var maxQueueSize: Int
-  /// Worker restarts allowed before the run fails.
-  public var maxRestarts: Int
-
-  public init(worker: WorkerConfig, processes: Int, maxQueueSize: Int, maxRestarts: Int? = nil) {
-    self.worker = worker
-    self.processes = processes
-    self.maxQueueSize = maxQueueSize
-    self.maxRestarts = maxRestarts ?? max(3, processes)
-  }
+  public var maxQueueSize = 100
+  public init() {}
 }
 
 /// Counters of one pair's comparison.
@@ -76,24 +61,23 @@ public struct PairComparison {
 
   /// Runs the comparison. A listing found out of byte order is listed again and sorted in
   /// bounded memory, and the report is rewritten from the start; the log says so.
-  public func run() throws -> PairResult {
+  /// - Parameters:
+  ///   - pool: the run's worker pool (required for deep checks), with `pairIndex` this pair's index
+  ///     in its configuration and `router` where its results arrive.
+  public func run(pool: WorkerPool? = nil, pairIndex: Int = 0, router: ResultRouter? = nil) throws -> PairResult {
     var sortedSides: Set<Side> = []
     let sink = ResultSink()
-    var pool: WorkerPool?
-    if let deep = options.deep {
-      logger.info("Starting \(deep.processes) deep-check worker processes")
-      let p = try WorkerPool(
-        config: deep.worker, processes: deep.processes,
-        perWorkerInFlight: max(2 * deep.worker.numConnections, 1), maxRestarts: deep.maxRestarts, logger: logger
-      ) { sink.deliver($0) }
-      try p.start()
-      pool = p
+    if options.deep {
+      guard pool != nil, let router else { throw WorkerError("a deep check needs the worker pool") }
+      router.register(pair: pairIndex, sink: sink)
     }
-    defer { pool?.shutdown() }
+    defer { router?.unregister(pair: pairIndex) }
+    let pool = options.deep ? pool : nil
     var firstSeq = 0
     while true {
       do {
-        var result = try runOnce(sorting: sortedSides, pool: pool, sink: sink, firstSeq: &firstSeq)
+        var result = try runOnce(
+          sorting: sortedSides, pool: pool, pairIndex: pairIndex, sink: sink, firstSeq: &firstSeq)
         result.sortedSides = [Side.source, .destination].filter(sortedSides.contains)
         result.workerRestarts = pool?.restartCount ?? 0
         return result
@@ -123,7 +107,7 @@ public struct PairComparison {
   }
 
   private func runOnce(
-    sorting sortedSides: Set<Side>, pool: WorkerPool?, sink: ResultSink, firstSeq: inout Int
+    sorting sortedSides: Set<Side>, pool: WorkerPool?, pairIndex: Int, sink: ResultSink, firstSeq: inout Int
   ) throws -> PairResult {
     let report = try ReportFile(path: reportPath)
     let (src, srcListing) = try stream(.source, sorted: sortedSides.contains(.source))
@@ -134,9 +118,9 @@ public struct PairComparison {
     logger.info("Mode: latest objects only")
 
     let merge = MergeJoin(source: src, destination: dst)
-    let window = ReorderWindow(firstSeq: firstSeq, compareTags: options.deep?.worker.compareTags ?? false)
+    let window = ReorderWindow(firstSeq: firstSeq)
     sink.window = window
-    let capacity = max(1, options.deep?.maxQueueSize ?? 1)
+    let capacity = max(1, options.deep ? options.maxQueueSize : 1)
     let failure: () -> Error? = { pool?.failure }
     var result = PairResult()
     var lastReport = Date()
@@ -171,7 +155,7 @@ public struct PairComparison {
       firstSeq += 1
       if let pool, case .inBoth = event {
         window.add(seq: seq, event: event, outcome: nil)
-        pool.submit(WorkItem(seq: seq, key: event.key))
+        pool.submit(WorkItem(pair: pairIndex, seq: seq, key: event.key))
       } else {
         window.add(
           seq: seq, event: event, outcome: ShallowCheck.evaluate(event).map { .difference($0) } ?? .identical)
@@ -198,4 +182,15 @@ final class ResultSink: @unchecked Sendable {
     set { lock.withLock { _window = newValue } }
   }
   func deliver(_ r: WorkResult) { window?.complete(r) }
+}
+
+/// Routes worker results to the pair they belong to.
+public final class ResultRouter: @unchecked Sendable {
+  // @unchecked: `sinks` is guarded by `lock`.
+  private let lock = NSLock()
+  private var sinks: [Int: ResultSink] = [:]
+  public init() {}
+  func register(pair: Int, sink: ResultSink) { lock.withLock { sinks[pair] = sink } }
+  func unregister(pair: Int) { lock.withLock { sinks[pair] = nil } }
+  public func deliver(_ r: WorkResult) { lock.withLock { sinks[r.pair] }?.deliver(r) }
 }

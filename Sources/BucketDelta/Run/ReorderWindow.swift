@@ -19,13 +19,11 @@ final class ReorderWindow: @unchecked Sendable {
   private let condition = NSCondition()
   private var entries: [Int: Entry] = [:]
   private var nextToHandOut: Int
-  private let compareTags: Bool
 
   /// - Parameter firstSeq: sequence number of the first key; results for lower numbers (from an
   ///   abandoned earlier attempt) are ignored.
-  init(firstSeq: Int, compareTags: Bool) {
+  init(firstSeq: Int) {
     nextToHandOut = firstSeq
-    self.compareTags = compareTags
   }
 
   /// Registers a key; `outcome` nil means a deep check is still to come.

@@ -26,30 +26,38 @@ public struct WorkerSide: Codable, Sendable {
   }
 }
 
-/// The first line a worker reads.
-public struct WorkerConfig: Codable, Sendable {
+/// One pair as the workers see it.
+public struct WorkerPair: Codable, Sendable {
   public var source: WorkerSide
   public var destination: WorkerSide
   public var compareTags: Bool
+
+  public init(source: WorkerSide, destination: WorkerSide, compareTags: Bool) {
+    self.source = source
+    self.destination = destination
+    self.compareTags = compareTags
+  }
+}
+
+/// The first line a worker reads: every pair of the run (one pool serves them all).
+public struct WorkerConfig: Codable, Sendable {
+  public var pairs: [WorkerPair]
   public var numConnections: Int
   public var maxAttempts: Int
   public var logLevel: String
 
-  public init(
-    source: WorkerSide, destination: WorkerSide, compareTags: Bool, numConnections: Int, maxAttempts: Int,
-    logLevel: String
-  ) {
-    self.source = source
-    self.destination = destination
-    self.compareTags = compareTags
+  public init(pairs: [WorkerPair], numConnections: Int, maxAttempts: Int, logLevel: String) {
+    self.pairs = pairs
     self.numConnections = numConnections
     self.maxAttempts = maxAttempts
     self.logLevel = logLevel
   }
 }
 
-/// A key to deep-check; `seq` is its position in the merged order.
+/// A key to deep-check: `pair` indexes `WorkerConfig.pairs`; `seq` is the key's position in that
+/// pair's merged order.
 public struct WorkItem: Codable, Sendable {
+  public var pair: Int
   public var seq: Int
   public var key: String
 }
@@ -61,6 +69,7 @@ public struct WorkBatch: Codable, Sendable {
 
 /// Worker to coordinator, one JSON object per line.
 public struct WorkResult: Codable, Sendable {
+  public var pair: Int
   public var seq: Int
   public var fields: [DifferenceField]
   public var source: ObjectDetails?

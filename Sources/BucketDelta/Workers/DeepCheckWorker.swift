@@ -30,10 +30,15 @@ public enum DeepCheckWorker {
           accessKeyID: side.accessKeyID, secretAccessKey: side.secretAccessKey, sessionToken: side.sessionToken),
         transport: transport, retry: RetryPolicy(maxAttempts: config.maxAttempts), logger: logger)
     }
-    guard let src = client(config.source), let dst = client(config.destination) else {
-      writeAll(fd: 2, Array("bucket-delta worker: bad endpoint in configuration\n".utf8))
-      return 2
+    var clients: [(S3Client, S3Client)] = []
+    for pair in config.pairs {
+      guard let src = client(pair.source), let dst = client(pair.destination) else {
+        writeAll(fd: 2, Array("bucket-delta worker: bad endpoint in configuration\n".utf8))
+        return 2
+      }
+      clients.append((src, dst))
     }
+    let pairClients = clients
 
     let queue = WorkQueue()
     let outputLock = NSLock()
@@ -41,7 +46,12 @@ public enum DeepCheckWorker {
       let t = Thread {
         let encoder = JSONEncoder()
         while let item = queue.take() {
-          let result = check(item, src: src, dst: dst, config: config)
+          let result: WorkResult
+          if pairClients.indices.contains(item.pair) {
+            result = check(item, src: pairClients[item.pair].0, dst: pairClients[item.pair].1, pair: config.pairs[item.pair])
+          } else {
+            result = WorkResult(pair: item.pair, seq: item.seq, fields: [], source: nil, destination: nil, error: "unknown pair \(item.pair)")
+          }
           guard let data = try? encoder.encode(result) else { continue }
           outputLock.lock()
           let ok = writeAll(fd: 1, Array(data) + [0x0A])
@@ -63,7 +73,7 @@ public enum DeepCheckWorker {
     _exit(0)  // stdin closed: the coordinator is done or gone
   }
 
-  static func check(_ item: WorkItem, src: S3Client, dst: S3Client, config: WorkerConfig) -> WorkResult {
+  static func check(_ item: WorkItem, src: S3Client, dst: S3Client, pair config: WorkerPair) -> WorkResult {
     var s: ObjectDetails?
     var d: ObjectDetails?
     var errors: [String] = []
@@ -80,10 +90,10 @@ public enum DeepCheckWorker {
     }
     if let s, let d {
       return WorkResult(
-        seq: item.seq, fields: DeepCheck.compare(s, d, compareTags: config.compareTags), source: s, destination: d,
+        pair: item.pair, seq: item.seq, fields: DeepCheck.compare(s, d, compareTags: config.compareTags), source: s, destination: d,
         error: nil)
     }
-    return WorkResult(seq: item.seq, fields: [], source: s, destination: d, error: errors.joined(separator: "; "))
+    return WorkResult(pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: errors.joined(separator: "; "))
   }
 }
 

@@ -22,7 +22,7 @@ public final class WorkerPool: @unchecked Sendable {
   private final class Slot: @unchecked Sendable {  // guarded by the pool's condition
     let index: Int
     var child: ChildProcess?
-    var assigned: [Int: WorkItem] = [:]
+    var assigned: [WorkKey: WorkItem] = [:]
     var alive = false
     init(index: Int) { self.index = index }
   }
@@ -135,7 +135,7 @@ public final class WorkerPool: @unchecked Sendable {
       while pendingHead < pending.count && slot.assigned.count < perWorkerInFlight && batch.count < 64 {
         let item = pending[pendingHead]
         pendingHead += 1
-        slot.assigned[item.seq] = item
+        slot.assigned[WorkKey(pair: item.pair, seq: item.seq)] = item
         batch.append(item)
       }
       if pendingHead > 4096 {
@@ -161,7 +161,7 @@ public final class WorkerPool: @unchecked Sendable {
         break
       }
       condition.lock()
-      let known = slot.assigned.removeValue(forKey: result.seq) != nil
+      let known = slot.assigned.removeValue(forKey: WorkKey(pair: result.pair, seq: result.seq)) != nil
       condition.broadcast()
       condition.unlock()
       if known { onResult(result) }
@@ -175,7 +175,7 @@ public final class WorkerPool: @unchecked Sendable {
       condition.unlock()
     }
     slot.alive = false
-    let orphaned = slot.assigned.values.sorted { $0.seq < $1.seq }
+    let orphaned = slot.assigned.values.sorted { ($0.pair, $0.seq) < ($1.pair, $1.seq) }
     slot.assigned.removeAll()
     if stopping && orphaned.isEmpty { return }
     // Hand the keys back, first in line.
@@ -203,4 +203,10 @@ public final class WorkerPool: @unchecked Sendable {
 
   /// Restarts so far.
   public var restartCount: Int { condition.withLock { restarts } }
+}
+
+/// Identifies a key in flight across pairs.
+struct WorkKey: Hashable {
+  var pair: Int
+  var seq: Int
 }

@@ -1,0 +1,121 @@
+import S3
+
+/// How deep a pair is checked.
+public enum CheckDepth: String, Sendable, CaseIterable {
+  case shallow, deep
+}
+
+/// A named endpoint with its credentials (read from the environment at load time).
+public struct EndpointConfig: Sendable {
+  public var name: String
+  public var url: String
+  public var region: String
+  public var addressing: AddressingStyle
+  public var credentials: Credentials
+
+  public init(name: String, url: String, region: String, addressing: AddressingStyle, credentials: Credentials) {
+    self.name = name
+    self.url = url
+    self.region = region
+    self.addressing = addressing
+    self.credentials = credentials
+  }
+}
+
+/// One side of a pair.
+public struct PairSide: Sendable {
+  public var endpoint: String
+  public var bucket: String
+  public var prefix: String
+
+  public init(endpoint: String, bucket: String, prefix: String = "") {
+    self.endpoint = endpoint
+    self.bucket = bucket
+    self.prefix = prefix
+  }
+}
+
+/// Tuning shared by the whole run.
+public struct Tuning: Sendable, Equatable {
+  public var numProcesses = 10
+  public var numConnections = 10
+  public var maxQueueSize = 100
+  public var numObjectsReport = 1000
+  public var listPageSize = 1000
+  public var maxAttempts = 8
+  public var parallelPairs = 1
+  public init() {}
+}
+
+/// One bucket pair to compare.
+public struct PairConfig: Sendable {
+  public var name: String
+  public var source: PairSide
+  public var destination: PairSide
+  public var check: CheckDepth
+  public var compareObjectTags: Bool
+  /// Overrides the report path (`--output_file` of a single-pair run).
+  public var reportPath: String?
+
+  public init(
+    name: String, source: PairSide, destination: PairSide, check: CheckDepth, compareObjectTags: Bool,
+    reportPath: String? = nil
+  ) {
+    self.name = name
+    self.source = source
+    self.destination = destination
+    self.check = check
+    self.compareObjectTags = compareObjectTags
+    self.reportPath = reportPath
+  }
+}
+
+/// Where results go.
+public struct OutputConfig: Sendable {
+  public var dir: String
+  public var format: ReportFormat
+  /// nil: no summary file (single-pair runs without `--summary`).
+  public var summary: String?
+
+  public init(dir: String, format: ReportFormat, summary: String?) {
+    self.dir = dir
+    self.format = format
+    self.summary = summary
+  }
+}
+
+/// A validated manifest: every default applied, every reference resolved.
+public struct Manifest: Sendable {
+  public static let supportedVersion = 1
+  public var endpoints: [String: EndpointConfig]
+  public var tuning: Tuning
+  public var output: OutputConfig
+  public var pairs: [PairConfig]
+  public var logLevel: String
+
+  public init(endpoints: [String: EndpointConfig], tuning: Tuning, output: OutputConfig, pairs: [PairConfig], logLevel: String = "INFO") {
+    self.endpoints = endpoints
+    self.tuning = tuning
+    self.output = output
+    self.pairs = pairs
+    self.logLevel = logLevel
+  }
+}
+
+/// One problem in a manifest: `FILE:LINE:COLUMN: error: path.to.field: what is wrong`.
+public struct ManifestDiagnostic: Sendable, CustomStringConvertible {
+  public var file: String
+  public var mark: SourceMark?
+  public var path: String
+  public var message: String
+  public var description: String {
+    let place = mark.map { "\(file):\($0.line):\($0.column)" } ?? file
+    return path.isEmpty ? "\(place): error: \(message)" : "\(place): error: \(path): \(message)"
+  }
+}
+
+/// Every problem found in a manifest, reported together.
+public struct ManifestError: Error, Sendable, CustomStringConvertible {
+  public var diagnostics: [ManifestDiagnostic]
+  public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,332 @@
+import Foundation
+import S3
+
+/// Decodes a manifest strictly: unknown keys, wrong types, unknown endpoints, duplicate pair names,
+/// unknown versions, inline secrets and unset environment variables are all collected, each with
+/// its line and column, before anything is contacted.
+public struct ManifestDecoder {
+  public var file: String
+  public var environment: [String: String]
+  private var diagnostics: [ManifestDiagnostic] = []
+
+  public init(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    self.file = file
+    self.environment = environment
+  }
+
+  /// Reads and decodes the manifest at `file`.
+  public static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ManifestError) -> Manifest {
+    guard let data = FileManager.default.contents(atPath: file) else {
+      throw ManifestError(diagnostics: [ManifestDiagnostic(file: file, mark: nil, path: "", message: "cannot read the file")])
+    }
+    guard let text = String(validating: Array(data), as: UTF8.self) else {
+      throw ManifestError(diagnostics: [ManifestDiagnostic(file: file, mark: nil, path: "", message: "the file is not UTF-8 text")])
+    }
+    var d = ManifestDecoder(file: file, environment: environment)
+    return try d.decode(text)
+  }
+
+  private mutating func error(_ node: YAMLNode?, _ path: String, _ message: String) {
+    diagnostics.append(ManifestDiagnostic(file: file, mark: node?.mark, path: path, message: message))
+  }
+
+  /// Decodes manifest text.
+  public mutating func decode(_ text: String) throws(ManifestError) -> Manifest {
+    let root: YAMLNode?
+    do {
+      root = try YAMLDocument.parse(text)
+    } catch {
+      throw ManifestError(diagnostics: [ManifestDiagnostic(file: file, mark: error.mark, path: "", message: "invalid YAML: \(error.message)")])
+    }
+    guard let root, case .mapping = root else {
+      throw ManifestError(diagnostics: [
+        ManifestDiagnostic(file: file, mark: root?.mark, path: "", message: "the manifest must be a mapping with version, endpoints and pairs")
+      ])
+    }
+    let top = fields(root, "", allowed: ["version", "endpoints", "defaults", "output", "pairs"])
+
+    if let v = top["version"] {
+      if let n = int(v, "version") , n != Manifest.supportedVersion {
+        error(v, "version", "version \(n) is not supported by this build (it reads version \(Manifest.supportedVersion))")
+      }
+    } else {
+      error(root, "version", "is required (version: 1)")
+    }
+
+    var endpoints: [String: EndpointConfig] = [:]
+    if let eps = top["endpoints"] {
+      if case .mapping(let entries, _) = eps {
+        if entries.isEmpty { error(eps, "endpoints", "must name at least one endpoint") }
+        for (k, v) in entries {
+          guard let name = scalar(k, "endpoints") else { continue }
+          if endpoints[name] != nil { error(k, "endpoints.\(name)", "is defined twice") }
+          if let ep = endpoint(v, name: name) { endpoints[name] = ep }
+        }
+      } else {
+        error(eps, "endpoints", "must be a mapping of endpoint names, got \(eps.kindName)")
+      }
+    } else {
+      error(root, "endpoints", "is required")
+    }
+
+    var tuning = Tuning()
+    var check = CheckDepth.shallow
+    var tags = true
+    if let defs = top["defaults"] {
+      let f = fields(defs, "defaults", allowed: ["check", "compare_object_tags", "tuning"])
+      if let c = f["check"], let v = enumValue(c, "defaults.check", CheckDepth.self) { check = v }
+      if let t = f["compare_object_tags"], let v = bool(t, "defaults.compare_object_tags") { tags = v }
+      if let t = f["tuning"] { tuning = decodeTuning(t) }
+    }
+
+    var output = OutputConfig(dir: "reports", format: .text, summary: nil)
+    var summarySet = false
+    if let out = top["output"] {
+      let f = fields(out, "output", allowed: ["dir", "format", "summary"])
+      if let d = f["dir"], let v = nonEmpty(d, "output.dir") { output.dir = v }
+      if let fm = f["format"], let v = enumValue(fm, "output.format", ReportFormat.self) { output.format = v }
+      if let s = f["summary"], let v = nonEmpty(s, "output.summary") {
+        output.summary = v
+        summarySet = true
+      }
+    }
+    if !summarySet { output.summary = (output.dir as NSString).appendingPathComponent("summary.json") }
+
+    var pairs: [PairConfig] = []
+    if let ps = top["pairs"] {
+      if case .sequence(let items, _) = ps {
+        if items.isEmpty { error(ps, "pairs", "must list at least one pair") }
+        var seen: [String: SourceMark] = [:]
+        for (i, item) in items.enumerated() {
+          let path = "pairs[\(i)]"
+          let f = fields(item, path, allowed: ["name", "source", "destination", "check", "compare_object_tags"])
+          guard case .mapping = item else { continue }
+          var name = "pair-\(i + 1)"
+          if let n = f["name"], let v = nonEmpty(n, "\(path).name") {
+            if v.range(of: "^[A-Za-z0-9][A-Za-z0-9._-]*$", options: .regularExpression) == nil {
+              error(n, "\(path).name", "'\(v)' may hold only letters, digits, '.', '_' and '-' (it names the report file)")
+            } else if let first = seen[v] {
+              error(n, "\(path).name", "'\(v)' is already the name of the pair at line \(first.line)")
+            } else {
+              seen[v] = n.mark
+            }
+            name = v
+          } else if f["name"] == nil {
+            error(item, "\(path).name", "is required")
+          }
+          let src = side(f["source"], "\(path).source", endpoints: endpoints, parent: item)
+          let dst = side(f["destination"], "\(path).destination", endpoints: endpoints, parent: item)
+          var pc = check
+          if let c = f["check"], let v = enumValue(c, "\(path).check", CheckDepth.self) { pc = v }
+          var pt = tags
+          if let t = f["compare_object_tags"], let v = bool(t, "\(path).compare_object_tags") { pt = v }
+          if let src, let dst {
+            pairs.append(PairConfig(name: name, source: src, destination: dst, check: pc, compareObjectTags: pt))
+          }
+        }
+      } else {
+        error(ps, "pairs", "must be a list, got \(ps.kindName)")
+      }
+    } else {
+      error(root, "pairs", "is required")
+    }
+
+    if !diagnostics.isEmpty {
+      throw ManifestError(diagnostics: diagnostics.sorted { ($0.mark?.line ?? 0, $0.mark?.column ?? 0) < ($1.mark?.line ?? 0, $1.mark?.column ?? 0) })
+    }
+    return Manifest(endpoints: endpoints, tuning: tuning, output: output, pairs: pairs)
+  }
+
+  // MARK: - Pieces
+
+  private mutating func decodeTuning(_ node: YAMLNode) -> Tuning {
+    var t = Tuning()
+    let f = fields(
+      node, "defaults.tuning",
+      allowed: ["num_processes", "num_connections", "max_queue_size", "num_objects_report", "list_page_size", "max_attempts", "parallel_pairs"])
+    func positive(_ key: String, _ max: Int = Int.max) -> Int? {
+      guard let n = f[key], let v = int(n, "defaults.tuning.\(key)") else { return nil }
+      guard v >= 1, v <= max else {
+        error(n, "defaults.tuning.\(key)", max == Int.max ? "must be a positive integer, got \(v)" : "must be between 1 and \(max), got \(v)")
+        return nil
+      }
+      return v
+    }
+    if let v = positive("num_processes", 512) { t.numProcesses = v }
+    if let v = positive("num_connections", 1024) { t.numConnections = v }
+    if let v = positive("max_queue_size") { t.maxQueueSize = v }
+    if let v = positive("num_objects_report") { t.numObjectsReport = v }
+    if let v = positive("list_page_size", 1000) { t.listPageSize = v }
+    if let v = positive("max_attempts", 100) { t.maxAttempts = v }
+    if let v = positive("parallel_pairs", 64) { t.parallelPairs = v }
+    return t
+  }
+
+  private mutating func endpoint(_ node: YAMLNode, name: String) -> EndpointConfig? {
+    let path = "endpoints.\(name)"
+    for secret in ["access_key", "secret_key", "session_token", "secret_access_key", "access_key_id"] {
+      if case .mapping(let entries, _) = node, let e = entries.first(where: { if case .scalar(secret, _, _) = $0.key { return true } else { return false } }) {
+        error(e.key, "\(path).\(secret)", "secrets are not accepted in a manifest: name an environment variable with \(secret.hasPrefix("session") ? "session_token_env" : secret.hasPrefix("secret") ? "secret_key_env" : "access_key_env")")
+      }
+    }
+    let f = fields(
+      node, path, allowed: ["url", "region", "addressing_style", "access_key_env", "secret_key_env", "session_token_env"],
+      ignoring: ["access_key", "secret_key", "session_token", "secret_access_key", "access_key_id"])
+    guard case .mapping = node else { return nil }
+    var ok = true
+    var region = "us-east-1"
+    if let r = f["region"], let v = nonEmpty(r, "\(path).region") { region = v }
+    var style = AddressingStyle.path
+    if let a = f["addressing_style"], let v = enumValue(a, "\(path).addressing_style", AddressingStyle.self) { style = v }
+    var url = ""
+    if let u = f["url"], let v = nonEmpty(u, "\(path).url") {
+      do {
+        _ = try S3Endpoint(url: v, region: region, addressing: style)
+        url = v
+      } catch {
+        self.error(u, "\(path).url", error.description)
+        ok = false
+      }
+    } else {
+      if f["url"] == nil { error(node, "\(path).url", "is required") }
+      ok = false
+    }
+    func env(_ key: String, required: Bool) -> String? {
+      guard let n = f[key] else {
+        if required { error(node, "\(path).\(key)", "is required (the name of an environment variable)") }
+        return nil
+      }
+      guard let varName = nonEmpty(n, "\(path).\(key)") else { return nil }
+      guard let value = environment[varName], !value.isEmpty else {
+        error(n, "\(path).\(key)", "environment variable \(varName) is not set")
+        return nil
+      }
+      return value
+    }
+    let ak = env("access_key_env", required: true)
+    let sk = env("secret_key_env", required: true)
+    let token = env("session_token_env", required: false)
+    guard ok, let ak, let sk else { return nil }
+    return EndpointConfig(
+      name: name, url: url, region: region, addressing: style,
+      credentials: Credentials(accessKeyID: ak, secretAccessKey: sk, sessionToken: token))
+  }
+
+  private mutating func side(_ node: YAMLNode?, _ path: String, endpoints: [String: EndpointConfig], parent: YAMLNode) -> PairSide? {
+    guard let node else {
+      error(parent, path, "is required")
+      return nil
+    }
+    let f = fields(node, path, allowed: ["endpoint", "bucket", "prefix"])
+    guard case .mapping = node else { return nil }
+    var result = PairSide(endpoint: "", bucket: "", prefix: "")
+    var ok = true
+    if let e = f["endpoint"], let v = nonEmpty(e, "\(path).endpoint") {
+      if endpoints[v] == nil && !diagnostics.contains(where: { $0.path.hasPrefix("endpoints.\(v)") }) {
+        error(e, "\(path).endpoint", "'\(v)' is not defined under endpoints (defined: \(endpoints.keys.sorted().joined(separator: ", ")))")
+        ok = false
+      }
+      result.endpoint = v
+    } else {
+      if f["endpoint"] == nil { error(node, "\(path).endpoint", "is required") }
+      ok = false
+    }
+    if let b = f["bucket"], let v = nonEmpty(b, "\(path).bucket") { result.bucket = v } else {
+      if f["bucket"] == nil { error(node, "\(path).bucket", "is required") }
+      ok = false
+    }
+    if let p = f["prefix"], let v = string(p, "\(path).prefix") { result.prefix = v }
+    return ok ? result : nil
+  }
+
+  // MARK: - Typed readers
+
+  /// The entries of a mapping by key; unknown keys are reported.
+  private mutating func fields(_ node: YAMLNode, _ path: String, allowed: Set<String>, ignoring: Set<String> = []) -> [String: YAMLNode] {
+    guard case .mapping(let entries, _) = node else {
+      error(node, path.isEmpty ? "(top level)" : path, "must be a mapping, got \(node.kindName)")
+      return [:]
+    }
+    var out: [String: YAMLNode] = [:]
+    for (k, v) in entries {
+      guard case .scalar(let key, _, _) = k else {
+        error(k, path, "keys must be plain names, got \(k.kindName)")
+        continue
+      }
+      let full = path.isEmpty ? key : "\(path).\(key)"
+      if ignoring.contains(key) { continue }
+      guard allowed.contains(key) else {
+        error(k, full, "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+        continue
+      }
+      if out[key] != nil {
+        error(k, full, "appears twice")
+        continue
+      }
+      out[key] = v
+    }
+    return out
+  }
+
+  private mutating func scalar(_ node: YAMLNode, _ path: String) -> String? {
+    guard case .scalar(let s, _, _) = node else {
+      error(node, path, "must be a scalar, got \(node.kindName)")
+      return nil
+    }
+    return s
+  }
+
+  private mutating func string(_ node: YAMLNode, _ path: String) -> String? {
+    guard case .scalar(let s, let plain, _) = node else {
+      error(node, path, "must be a string, got \(node.kindName)")
+      return nil
+    }
+    if plain && (s == "~" || s == "null" || s == "Null" || s == "NULL") {
+      error(node, path, "must be a string, got null")
+      return nil
+    }
+    return s
+  }
+
+  private mutating func nonEmpty(_ node: YAMLNode, _ path: String) -> String? {
+    guard let s = string(node, path) else { return nil }
+    guard !s.trimmingCharacters(in: .whitespaces).isEmpty else {
+      error(node, path, "must not be empty")
+      return nil
+    }
+    return s
+  }
+
+  private mutating func int(_ node: YAMLNode, _ path: String) -> Int? {
+    guard case .scalar(let s, let plain, _) = node, plain, let v = Int(s) else {
+      error(node, path, "must be an integer, got \(describe(node))")
+      return nil
+    }
+    return v
+  }
+
+  private mutating func bool(_ node: YAMLNode, _ path: String) -> Bool? {
+    if case .scalar(let s, true, _) = node {
+      switch s {
+      case "true", "True", "TRUE": return true
+      case "false", "False", "FALSE": return false
+      default: break
+      }
+    }
+    error(node, path, "must be true or false, got \(describe(node))")
+    return nil
+  }
+
+  private mutating func enumValue<E: RawRepresentable & CaseIterable>(_ node: YAMLNode, _ path: String, _: E.Type) -> E? where E.RawValue == String {
+    guard case .scalar(let s, _, _) = node, let v = E(rawValue: s) else {
+      error(node, path, "must be one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), got \(describe(node))")
+      return nil
+    }
+    return v
+  }
+
+  private func describe(_ node: YAMLNode) -> String {
+    if case .scalar(let s, let plain, _) = node { return plain ? "'\(s)'" : "the string \"\(s)\"" }
+    return node.kindName
+  }
+}

@@ -1,0 +1,206 @@
+import Foundation
+import Logging
+import S3
+
+/// Runs the pairs of a manifest with one HTTP transport and one pool of worker processes shared by
+/// all pairs; writes a report per pair and the JSON summary. One pair failing does not stop the others.
+public struct ManifestRunner: Sendable {
+  public var manifest: Manifest
+  public var logger: Logger
+  public var startTime: Date
+  public var toolVersion: String
+
+  public init(manifest: Manifest, logger: Logger, startTime: Date = Date(), toolVersion: String) {
+    self.manifest = manifest
+    self.logger = logger
+    self.startTime = startTime
+    self.toolVersion = toolVersion
+  }
+
+  /// The report path of `pair`.
+  public func reportPath(_ pair: PairConfig) -> String {
+    pair.reportPath
+      ?? (manifest.output.dir as NSString).appendingPathComponent(
+        "\(pair.name).\(manifest.output.format == .text ? "txt" : "jsonl")")
+  }
+
+  /// Runs every pair and returns the summary (also written to `output.summary` when set).
+  public func run() -> RunSummary {
+    let tuning = manifest.tuning
+    let transport = CurlTransport(maxConnectionsPerHost: tuning.numConnections)
+    defer { transport.shutdown() }
+    var clients: [String: S3Client] = [:]
+    for (name, ep) in manifest.endpoints {
+      if let endpoint = try? S3Endpoint(url: ep.url, region: ep.region, addressing: ep.addressing) {
+        clients[name] = S3Client(
+          endpoint: endpoint, credentials: ep.credentials, transport: transport,
+          retry: RetryPolicy(maxAttempts: tuning.maxAttempts), logger: logger)
+      }
+    }
+    if manifest.pairs.contains(where: { $0.reportPath == nil }) {
+      try? FileManager.default.createDirectory(
+        atPath: manifest.output.dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+
+    let router = ResultRouter()
+    var pool: WorkerPool?
+    var poolError: String?
+    if manifest.pairs.contains(where: { $0.check == .deep }) {
+      let config = WorkerConfig(
+        pairs: manifest.pairs.map { workerPair($0) }, numConnections: tuning.numConnections,
+        maxAttempts: tuning.maxAttempts, logLevel: manifest.logLevel)
+      do {
+        logger.info("Starting \(tuning.numProcesses) deep-check worker processes")
+        let p = try WorkerPool(
+          config: config, processes: tuning.numProcesses, perWorkerInFlight: max(2 * tuning.numConnections, 1),
+          maxRestarts: max(3, tuning.numProcesses), logger: logger
+        ) { router.deliver($0) }
+        try p.start()
+        pool = p
+      } catch {
+        poolError = "cannot start the worker processes: \(error)"
+        logger.error("\(poolError!)")
+      }
+    }
+    defer { pool?.shutdown() }
+
+    let endpointClients = clients
+    let results = PairResults(count: manifest.pairs.count)
+    let next = Counter()
+    let threads = max(1, min(tuning.parallelPairs, manifest.pairs.count))
+    let group = DispatchGroup()
+    for _ in 0..<threads {
+      group.enter()
+      let t = Thread { [self, pool, poolError] in
+        while let i = next.take(below: manifest.pairs.count) {
+          results.set(i, runPair(i, clients: endpointClients, pool: pool, poolError: poolError, router: router))
+        }
+        group.leave()
+      }
+      t.start()
+    }
+    group.wait()
+
+    let pairs = results.all()
+    let status = pairs.contains { $0.status == "error" } ? "error" : pairs.contains { $0.status == "different" } ? "different" : "identical"
+    let exitCode: Int32 = status == "error" ? 2 : status == "different" ? 1 : 0
+    var summary = RunSummary(
+      tool_version: toolVersion, started_at: isoTimestamp(startTime), finished_at: isoTimestamp(Date()), status: status,
+      exit_code: exitCode, pairs: pairs)
+    if let path = manifest.output.summary {
+      do {
+        try summary.write(to: path)
+      } catch {
+        logger.error("Cannot write the summary: \(error)")
+        summary.status = "error"
+        summary.exit_code = 2
+      }
+    }
+    if manifest.pairs.count > 1 || manifest.output.summary != nil {
+      logger.info("------Summary------")
+      for p in summary.pairs {
+        logger.info(
+          "\(p.name): \(p.status), \(p.objects_compared) objects, \(p.only_in_source) only in source, \(p.only_in_destination) only in destination, \(p.different) different, \(p.errors) errors\(p.error.map { ": \($0)" } ?? "")")
+      }
+      logger.info("Overall: \(summary.status) (exit \(summary.exit_code))\(manifest.output.summary.map { "; summary: \($0)" } ?? "")")
+    }
+    return summary
+  }
+
+  private func workerPair(_ p: PairConfig) -> WorkerPair {
+    func side(_ s: PairSide) -> WorkerSide {
+      let ep = manifest.endpoints[s.endpoint]!
+      return WorkerSide(
+        endpointURL: ep.url, region: ep.region, addressing: ep.addressing.rawValue, bucket: s.bucket, prefix: s.prefix,
+        accessKeyID: ep.credentials.accessKeyID, secretAccessKey: ep.credentials.secretAccessKey,
+        sessionToken: ep.credentials.sessionToken)
+    }
+    return WorkerPair(source: side(p.source), destination: side(p.destination), compareTags: p.compareObjectTags)
+  }
+
+  private func runPair(_ index: Int, clients: [String: S3Client], pool: WorkerPool?, poolError: String?, router: ResultRouter) -> PairSummary {
+    let pair = manifest.pairs[index]
+    let started = Date()
+    let path = reportPath(pair)
+    var summary = PairSummary(
+      name: pair.name, status: "error", check: pair.check.rawValue,
+      source: "\(pair.source.endpoint):\(pair.source.bucket)/\(pair.source.prefix)",
+      destination: "\(pair.destination.endpoint):\(pair.destination.bucket)/\(pair.destination.prefix)",
+      objects_compared: 0, only_in_source: 0, only_in_destination: 0, different: 0, errors: 0, duration_seconds: 0,
+      objects_per_second: 0, report: path, sorted_listings: [], worker_restarts: 0, error: nil)
+    if manifest.pairs.count > 1 { logger.info("------Pair \(pair.name)------") }
+    var result = PairResult()
+    do {
+      if pair.check == .deep, pool == nil { throw WorkerError(poolError ?? "no worker pool") }
+      guard let src = clients[pair.source.endpoint], let dst = clients[pair.destination.endpoint] else {
+        throw WorkerError("endpoint not available")
+      }
+      var options = PairOptions()
+      options.reportFormat = manifest.output.format
+      options.numObjectsReport = manifest.tuning.numObjectsReport
+      options.deep = pair.check == .deep
+      options.maxQueueSize = manifest.tuning.maxQueueSize
+      logger.debug(
+        "Check type: \(pair.check.rawValue), compare_object_tags=\(pair.compareObjectTags), num_processes=\(manifest.tuning.numProcesses), num_connections=\(manifest.tuning.numConnections), max_queue_size=\(manifest.tuning.maxQueueSize)")
+      let comparison = PairComparison(
+        source: ListingTarget(client: src, bucket: pair.source.bucket, prefix: pair.source.prefix, pageSize: manifest.tuning.listPageSize),
+        destination: ListingTarget(
+          client: dst, bucket: pair.destination.bucket, prefix: pair.destination.prefix, pageSize: manifest.tuning.listPageSize),
+        reportPath: path, options: options, logger: logger, startTime: started)
+      result = try comparison.run(pool: pool, pairIndex: index, router: router)
+      summary.status = result.errors > 0 ? "error" : result.objectsWithDifferences > 0 ? "different" : "identical"
+      if result.errors > 0 { summary.error = "\(result.errors) keys could not be checked (see the report)" }
+    } catch {
+      summary.error = "\(error)"
+    }
+    let elapsed = Date().timeIntervalSince(started)
+    summary.objects_compared = result.objectsProcessed
+    summary.only_in_source = result.onlyInSource
+    summary.only_in_destination = result.onlyInDestination
+    summary.different = result.different
+    summary.errors = result.errors
+    summary.duration_seconds = (elapsed * 1000).rounded() / 1000
+    summary.objects_per_second = elapsed > 0 ? (Double(result.objectsProcessed) / elapsed * 100).rounded() / 100 : 0
+    summary.sorted_listings = result.sortedSides.map(\.rawValue)
+    summary.worker_restarts = result.workerRestarts
+
+    let total = manifest.pairs.count == 1 ? Date().timeIntervalSince(startTime) : elapsed
+    logger.info("------Final report------")
+    logger.info("Total objects processed: \(result.objectsProcessed)")
+    logger.info("Total objects with differences: \(result.objectsWithDifferences)")
+    logger.info("Total execution time: \(String(format: "%.2f", total)) seconds")
+    logger.info("Throughput: \(String(format: "%.2f", total > 0 ? Double(result.objectsProcessed) / total : 0)) objects/second")
+    logger.info("------End of report------")
+    if let e = summary.error {
+      logger.error("Comparison of \(pair.name) did not complete: \(e)")
+    } else {
+      logger.info(
+        "Only in source: \(result.onlyInSource), only in destination: \(result.onlyInDestination), different: \(result.different); report: \(path)")
+    }
+    return summary
+  }
+}
+
+/// Results of the pairs, filled from several threads.
+private final class PairResults: @unchecked Sendable {
+  // @unchecked: guarded by `lock`.
+  private let lock = NSLock()
+  private var items: [PairSummary?]
+  init(count: Int) { items = Array(repeating: nil, count: count) }
+  func set(_ i: Int, _ s: PairSummary) { lock.withLock { items[i] = s } }
+  func all() -> [PairSummary] { lock.withLock { items.compactMap { $0 } } }
+}
+
+/// Hands out indices 0, 1, 2, ... to threads.
+private final class Counter: @unchecked Sendable {
+  // @unchecked: guarded by `lock`.
+  private let lock = NSLock()
+  private var value = 0
+  func take(below limit: Int) -> Int? {
+    lock.withLock {
+      guard value < limit else { return nil }
+      defer { value += 1 }
+      return value
+    }
+  }
+}

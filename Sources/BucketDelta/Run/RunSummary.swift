@@ -1,0 +1,63 @@
+import Foundation
+
+/// The outcome of one pair in the JSON summary (`schemas/summary.schema.json`).
+public struct PairSummary: Codable, Sendable {
+  public var name: String
+  /// `identical`, `different` or `error`.
+  public var status: String
+  public var check: String
+  public var source: String
+  public var destination: String
+  public var objects_compared: Int
+  public var only_in_source: Int
+  public var only_in_destination: Int
+  public var different: Int
+  public var errors: Int
+  public var duration_seconds: Double
+  public var objects_per_second: Double
+  public var report: String
+  public var sorted_listings: [String]
+  public var worker_restarts: Int
+  public var error: String?
+}
+
+/// The JSON summary of a run.
+public struct RunSummary: Codable, Sendable {
+  public var version = 1
+  public var tool_version: String
+  public var started_at: String
+  public var finished_at: String
+  /// `identical`, `different` or `error`.
+  public var status: String
+  public var exit_code: Int32
+  public var pairs: [PairSummary]
+
+  /// Writes the summary atomically (temp file, fsync, rename), mode 0600.
+  public func write(to path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    var data = try encoder.encode(self)
+    data.append(0x0A)
+    try writeAtomically(data: Array(data), to: path)
+  }
+}
+
+/// Writes `data` to a temporary file beside `path`, syncs it, and renames it over `path` (mode 0600).
+public func writeAtomically(data: [UInt8], to path: String) throws {
+  let tmp = path + ".tmp-\(getpid())"
+  let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+  guard fd >= 0 else { throw ReportError(path: tmp, reason: String(cString: strerror(errno))) }
+  let ok = writeAll(fd: fd, data) && fsync(fd) == 0
+  close(fd)
+  guard ok, rename(tmp, path) == 0 else {
+    unlink(tmp)
+    throw ReportError(path: path, reason: String(cString: strerror(errno)))
+  }
+}
+
+/// ISO 8601 UTC timestamp with seconds.
+func isoTimestamp(_ date: Date) -> String {
+  let f = ISO8601DateFormatter()
+  f.formatOptions = [.withInternetDateTime]
+  return f.string(from: date)
+}
