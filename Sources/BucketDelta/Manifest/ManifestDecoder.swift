@@ -54,11 +54,13 @@ public struct ManifestDecoder {
     }
 
     var endpoints: [String: EndpointConfig] = [:]
+    var declared: [String] = []
     if let eps = top["endpoints"] {
       if case .mapping(let entries, _) = eps {
         if entries.isEmpty { error(eps, "endpoints", "must name at least one endpoint") }
         for (k, v) in entries {
           guard let name = scalar(k, "endpoints") else { continue }
+          declared.append(name)
           if endpoints[name] != nil { error(k, "endpoints.\(name)", "is defined twice") }
           if let ep = endpoint(v, name: name) { endpoints[name] = ep }
         }
@@ -114,8 +116,8 @@ public struct ManifestDecoder {
           } else if f["name"] == nil {
             error(item, "\(path).name", "is required")
           }
-          let src = side(f["source"], "\(path).source", endpoints: endpoints, parent: item)
-          let dst = side(f["destination"], "\(path).destination", endpoints: endpoints, parent: item)
+          let src = side(f["source"], "\(path).source", declared: declared, parent: item)
+          let dst = side(f["destination"], "\(path).destination", declared: declared, parent: item)
           var pc = check
           if let c = f["check"], let v = enumValue(c, "\(path).check", CheckDepth.self) { pc = v }
           var pt = tags
@@ -212,7 +214,7 @@ public struct ManifestDecoder {
       credentials: Credentials(accessKeyID: ak, secretAccessKey: sk, sessionToken: token))
   }
 
-  private mutating func side(_ node: YAMLNode?, _ path: String, endpoints: [String: EndpointConfig], parent: YAMLNode) -> PairSide? {
+  private mutating func side(_ node: YAMLNode?, _ path: String, declared: [String], parent: YAMLNode) -> PairSide? {
     guard let node else {
       error(parent, path, "is required")
       return nil
@@ -222,8 +224,8 @@ public struct ManifestDecoder {
     var result = PairSide(endpoint: "", bucket: "", prefix: "")
     var ok = true
     if let e = f["endpoint"], let v = nonEmpty(e, "\(path).endpoint") {
-      if endpoints[v] == nil && !diagnostics.contains(where: { $0.path.hasPrefix("endpoints.\(v)") }) {
-        error(e, "\(path).endpoint", "'\(v)' is not defined under endpoints (defined: \(endpoints.keys.sorted().joined(separator: ", ")))")
+      if !declared.contains(v) {
+        error(e, "\(path).endpoint", "'\(v)' is not defined under endpoints (defined: \(declared.joined(separator: ", ")))")
         ok = false
       }
       result.endpoint = v

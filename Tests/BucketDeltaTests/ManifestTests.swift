@@ -1,0 +1,202 @@
+import Foundation
+import S3
+import Testing
+
+@testable import BucketDelta
+
+private let env = ["AK": "access", "SK": "secret", "TOKEN": "tok"]
+
+private func decode(_ text: String, environment: [String: String] = env) throws(ManifestError) -> Manifest {
+  var d = ManifestDecoder(file: "m.yaml", environment: environment)
+  return try d.decode(text)
+}
+
+/// The diagnostics of a manifest that must fail.
+private func problems(_ text: String, environment: [String: String] = env) -> [String] {
+  do {
+    _ = try decode(text, environment: environment)
+    Issue.record("expected the manifest to be refused")
+    return []
+  } catch {
+    return error.diagnostics.map(\.description)
+  }
+}
+
+private let minimal = """
+  version: 1
+  endpoints:
+    a: { url: http://127.0.0.1:9000, access_key_env: AK, secret_key_env: SK }
+  pairs:
+    - name: p
+      source: { endpoint: a, bucket: s }
+      destination: { endpoint: a, bucket: d }
+  """
+
+@Suite("Manifest decoding")
+struct ManifestTests {
+  @Test("A minimal manifest decodes to the defaults")
+  func defaults() throws {
+    let m = try decode(minimal)
+    #expect(m.tuning == Tuning())
+    #expect(m.output.dir == "reports")
+    #expect(m.output.format == .text)
+    #expect(m.output.summary == "reports/summary.json")
+    #expect(m.pairs.count == 1)
+    #expect(m.pairs[0].check == .shallow)
+    #expect(m.pairs[0].compareObjectTags)
+    #expect(m.pairs[0].source.prefix == "")
+    let ep = try #require(m.endpoints["a"])
+    #expect(ep.region == "us-east-1")
+    #expect(ep.addressing == .path)
+    #expect(ep.credentials.accessKeyID == "access")
+    #expect(ep.credentials.secretAccessKey == "secret")
+    #expect(ep.credentials.sessionToken == nil)
+  }
+
+  @Test("Pair settings override the defaults; anchors and aliases work")
+  func overrides() throws {
+    let m = try decode("""
+      version: 1
+      endpoints:
+        a: &ep { url: http://h:1, access_key_env: AK, secret_key_env: SK, session_token_env: TOKEN, region: eu-west-1 }
+        b: *ep
+      defaults: { check: deep, compare_object_tags: false, tuning: { num_processes: 3, parallel_pairs: 2 } }
+      output: { dir: out, format: jsonl }
+      pairs:
+        - name: x
+          source: { endpoint: a, bucket: s, prefix: "p/" }
+          destination: { endpoint: b, bucket: d }
+          check: shallow
+          compare_object_tags: true
+        - name: y
+          source: { endpoint: a, bucket: s }
+          destination: { endpoint: b, bucket: d }
+      """)
+    #expect(m.pairs.map(\.check) == [.shallow, .deep])
+    #expect(m.pairs.map(\.compareObjectTags) == [true, false])
+    #expect(m.tuning.numProcesses == 3)
+    #expect(m.tuning.parallelPairs == 2)
+    #expect(m.output.summary == "out/summary.json")
+    #expect(m.endpoints["b"]?.region == "eu-west-1")
+    #expect(m.endpoints["b"]?.credentials.sessionToken == "tok")
+    #expect(m.pairs[0].source.prefix == "p/")
+  }
+
+  @Test("Every problem is reported at once, each with its line and column")
+  func allErrors() {
+    let p = problems("""
+      version: 2
+      endpoints:
+        prod: { url: ftp://x, access_key_env: NOPE, secret_key_env: SK }
+        bk: { url: http://h, access_key: AKIAINLINE, secret_key_env: SK, access_key_env: AK }
+      defaults:
+        check: medium
+        compare_object_tags: "true"
+        tuning: { num_processes: zero, colour: blue, list_page_size: 5000 }
+      pairs:
+        - name: a
+          source: { endpoint: prod, bucket: x }
+          destination: { endpoint: nowhere, bucket: y }
+        - name: a
+          source: { endpoint: bk, bucket: "" }
+          destination: { endpoint: bk }
+          extra: 1
+      """)
+    #expect(
+      p == [
+        "m.yaml:1:10: error: version: version 2 is not supported by this build (it reads version 1)",
+        "m.yaml:3:16: error: endpoints.prod.url: endpoint URL 'ftp://x' must start with http:// or https://",
+        "m.yaml:3:41: error: endpoints.prod.access_key_env: environment variable NOPE is not set",
+        "m.yaml:4:24: error: endpoints.bk.access_key: secrets are not accepted in a manifest: name an environment variable with access_key_env",
+        "m.yaml:6:10: error: defaults.check: must be one of shallow, deep, got 'medium'",
+        "m.yaml:7:24: error: defaults.compare_object_tags: must be true or false, got the string \"true\"",
+        "m.yaml:8:28: error: defaults.tuning.num_processes: must be an integer, got 'zero'",
+        "m.yaml:8:34: error: defaults.tuning.colour: unknown key (expected one of: list_page_size, max_attempts, max_queue_size, num_connections, num_objects_report, num_processes, parallel_pairs)",
+        "m.yaml:8:64: error: defaults.tuning.list_page_size: must be between 1 and 1000, got 5000",
+        "m.yaml:12:30: error: pairs[0].destination.endpoint: 'nowhere' is not defined under endpoints (defined: prod, bk)",
+        "m.yaml:13:11: error: pairs[1].name: 'a' is already the name of the pair at line 10",
+        "m.yaml:14:37: error: pairs[1].source.bucket: must not be empty",
+        "m.yaml:15:18: error: pairs[1].destination.bucket: is required",
+        "m.yaml:16:5: error: pairs[1].extra: unknown key (expected one of: check, compare_object_tags, destination, name, source)",
+      ])
+  }
+
+  @Test(
+    "Structural problems",
+    arguments: [
+      ("", "m.yaml: error: the manifest must be a mapping with version, endpoints and pairs"),
+      ("- a\n- b\n", "m.yaml:1:1: error: the manifest must be a mapping with version, endpoints and pairs"),
+      ("version: 1\nendpoints: [\n", "m.yaml:3:1: error: invalid YAML: while parsing a flow node: did not find expected node content"),
+      ("version: 1\n---\nversion: 1\n", "m.yaml:2:1: error: invalid YAML: only one YAML document is allowed"),
+      ("endpoints: {}\npairs: []\n", "m.yaml:1:1: error: version: is required (version: 1)"),
+      ("version: 1\nendpoints: x\npairs: x\n", "m.yaml:2:12: error: endpoints: must be a mapping of endpoint names, got a scalar"),
+      ("version: 1\nendpoints: {a: *nope}\n", "m.yaml:2:16: error: invalid YAML: unknown alias *nope"),
+    ])
+  func structure(text: String, expected: String) {
+    #expect(problems(text).first == expected)
+  }
+
+  @Test("A secret never shows in a diagnostic")
+  func secretsStayOut() {
+    let p = problems(minimal.replacingOccurrences(of: "secret_key_env: SK", with: "secret_key: hunter2-secret"))
+    #expect(!p.isEmpty)
+    #expect(!p.joined().contains("hunter2-secret"))
+  }
+
+  @Test("Every example manifest decodes")
+  func examples() throws {
+    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("examples")
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }
+    #expect(files.count >= 2)
+    let allEnv = Dictionary(
+      uniqueKeysWithValues: ["PROD", "BK", "OLD", "NEW"].flatMap { ["\($0)_ACCESS_KEY", "\($0)_SECRET_KEY"] }.map { ($0, "x") })
+    for f in files {
+      let m = try ManifestDecoder.load(file: dir.appendingPathComponent(f).path, environment: allEnv)
+      #expect(!m.pairs.isEmpty, "\(f)")
+    }
+  }
+
+  @Test("10,000 mutated manifests: each is decoded or refused with located errors, never a crash")
+  func mutations() {
+    var rng = SplitMix(seed: 42)
+    let base = Array(minimal.utf8)
+    let alphabet = Array("{}[]:,-&*!|>'\"#%@` \n\t\u{00}ab1\\".utf8)
+    var refused = 0
+    for _ in 0..<10_000 {
+      var b = base
+      for _ in 0..<(1 + Int(rng.next() % 4)) {
+        switch rng.next() % 4 {
+        case 0 where !b.isEmpty: b.removeSubrange(Int(rng.next() % UInt64(b.count))..<b.count)  // truncate
+        case 1 where !b.isEmpty: b[Int(rng.next() % UInt64(b.count))] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+        case 2: b.insert(UInt8(truncatingIfNeeded: rng.next()), at: Int(rng.next() % UInt64(b.count + 1)))
+        default: if !b.isEmpty { b.remove(at: Int(rng.next() % UInt64(b.count))) }
+        }
+      }
+      let text = String(decoding: b, as: UTF8.self)
+      do {
+        _ = try decode(text)
+      } catch {
+        refused += 1
+        #expect(!error.diagnostics.isEmpty)
+        for d in error.diagnostics where !d.description.hasPrefix("m.yaml") || !d.description.contains(": error: ") {
+          Issue.record("badly formed diagnostic: \(d)")
+        }
+      }
+    }
+    #expect(refused > 5_000)
+  }
+}
+
+/// A small deterministic generator for the mutation test.
+struct SplitMix {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
