@@ -46,6 +46,7 @@ JSON
     -filer.port=$((base + 5)) -filer.port.grpc=$((base + 6)) \
     -admin.ui=false -admin.port=$((base + 8)) -admin.port.grpc=$((base + 9)) \
     -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
+    -volume.max=1000 -master.volumeSizeLimitMB=64 \
     -s3.config="$dir/s3.json" >"$dir/seaweed.log" 2>&1 &
   echo $! > "$dir/seaweed.pid"; echo "$base" > "$dir/seaweed.port"
   mport=$(pick_block 1)

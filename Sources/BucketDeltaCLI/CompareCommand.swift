@@ -4,13 +4,35 @@ import Foundation
 import Logging
 import S3
 
-/// `bucket-delta` with the single-pair flags of the tool we replace.
+/// The root command: `compare` (the default, with the replaced tool's flags), `run`, `validate`.
 public struct BucketDeltaCommand: ParsableCommand {
-  public static let version = "0.1.0"
+  public static let version = "0.2.0"
 
   public static let configuration = CommandConfiguration(
     commandName: "bucket-delta",
     abstract: "Prove that two S3-compatible buckets hold the same objects.",
+    discussion: """
+      Without a subcommand, compares one bucket pair given by flags (see `bucket-delta compare --help`). \
+      `run MANIFEST` compares the pairs of a YAML manifest; `validate MANIFEST` checks one. \
+      Exit status: 0 identical, 1 differences found, 2 error or incomplete run.
+      """,
+    version: version,
+    subcommands: [CompareCommand.self, RunCommand.self, ValidateCommand.self, WorkerCommand.self],
+    defaultSubcommand: CompareCommand.self)
+
+  public init() {}
+
+  /// The logger of a run: the replaced tool's line format on stderr, at `level`.
+  static func logger(_ level: Logger.Level) -> Logger {
+    Logger(label: "bucket-delta") { _ in BucketDeltaLogHandler(level: level) }
+  }
+}
+
+/// `bucket-delta [compare]` with the single-pair flags of the tool we replace.
+public struct CompareCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "compare",
+    abstract: "Compare one bucket pair given by flags (those of the tool bucket-delta replaces).",
     discussion: """
       Lists both buckets with ListObjectsV2, merge-joins the listings in key order (UTF-8 bytes) and \
       reports objects only in the source, only in the destination, and objects whose ETag or size \
@@ -19,8 +41,7 @@ public struct BucketDeltaCommand: ParsableCommand {
       Credentials: --*_access_key/--*_secret_key, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY \
       (and AWS_SESSION_TOKEN) from the environment.
       """,
-    version: version,
-    subcommands: [RunCommand.self, ValidateCommand.self, WorkerCommand.self])
+    version: BucketDeltaCommand.version)
 
   // MARK: Source
   @Option(name: .customLong("source_bucket_name"), help: "Name of the source bucket.")
@@ -110,11 +131,6 @@ public struct BucketDeltaCommand: ParsableCommand {
     logger = Logger(label: "bucket-delta") { [level = logLevel.level] _ in BucketDeltaLogHandler(level: level) }
     logger.info("Log level set to \(logLevel.rawValue)")
     return SinglePairRun(config: config, logger: logger, startTime: startTime).run()
-  }
-
-  /// The logger of a run: the replaced tool's line format on stderr, at `level`.
-  static func logger(_ level: Logger.Level) -> Logger {
-    Logger(label: "bucket-delta") { _ in BucketDeltaLogHandler(level: level) }
   }
 }
 

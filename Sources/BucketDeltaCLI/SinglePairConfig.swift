@@ -43,7 +43,7 @@ struct SinglePairConfig {
   var summary: String?
 }
 
-extension BucketDeltaCommand {
+extension CompareCommand {
   /// Checks every flag and collects all problems before any request is sent.
   func validated(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SinglePairConfig {
     var problems: [String] = []
