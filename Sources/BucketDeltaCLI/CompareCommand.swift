@@ -84,7 +84,7 @@ public struct CompareCommand: ParsableCommand {
   var shallowCheck: BoolArgument = BoolArgument(true)
   @Option(name: .customLong("compare_object_tags"), help: "Compare object tags in deep checks.")
   var compareObjectTags: BoolArgument = BoolArgument(true)
-  @Flag(name: .customLong("resume"), help: "Resume from the last checkpoint (not in this build).")
+  @Flag(name: .customLong("resume"), help: "Continue from the pair's checkpoint (in $BUCKET_DELTA_STATE_DIR, else ~/.local/state/bucket-delta).")
   var resume = false
 
   // MARK: Tuning
@@ -109,11 +109,11 @@ public struct CompareCommand: ParsableCommand {
 
   public func run() throws {
     let status = execute()
-    if status != .identical { throw ExitCode(status.rawValue) }
+    if status != 0 { throw ExitCode(status) }
   }
 
   /// Runs the comparison and returns the exit status; every failure is logged, never thrown.
-  func execute() -> ExitStatus {
+  func execute() -> Int32 {
     let startTime = Date()
     var logger = Logger(label: "bucket-delta") { _ in BucketDeltaLogHandler(level: .info) }
     logger.info("Validating input arguments")
@@ -122,10 +122,10 @@ public struct CompareCommand: ParsableCommand {
       config = try validated()
     } catch let e as ValidationProblems {
       for p in e.problems { logger.error("Invalid argument: \(p)") }
-      return .error
+      return ExitStatus.error.rawValue
     } catch {
       logger.error("Invalid argument: \(error)")
-      return .error
+      return ExitStatus.error.rawValue
     }
     logger.info("Input arguments validated successfully")
     logger = Logger(label: "bucket-delta") { [level = logLevel.level] _ in BucketDeltaLogHandler(level: level) }

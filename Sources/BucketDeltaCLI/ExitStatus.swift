@@ -6,4 +6,6 @@ public enum ExitStatus: Int32, Sendable {
   case differences = 1
   /// Bad input or an error: the run is incomplete and proves nothing.
   case error = 2
+  /// Stopped by SIGINT after saving checkpoints (SIGTERM gives 143); `--resume` continues.
+  case interrupted = 130
 }

@@ -75,6 +75,8 @@ struct RunCommand: ParsableCommand {
   var manifest: String
   @Option(name: .customLong("pair"), help: "Run only this pair (repeatable).")
   var pairs: [String] = []
+  @Flag(name: .customLong("resume"), help: "Continue unfinished pairs from their checkpoints; finished pairs are not redone.")
+  var resume = false
   @OptionGroup var overrides: ManifestOverrides
 
   func run() throws {
@@ -93,7 +95,10 @@ struct RunCommand: ParsableCommand {
       throw ExitCode(ExitStatus.error.rawValue)
     }
     logger.info("Manifest \(manifest): \(m.pairs.count) pairs")
-    let summary = ManifestRunner(manifest: m, logger: logger, startTime: start, toolVersion: BucketDeltaCommand.version).run()
+    installInterruptHandlers()
+    let summary = ManifestRunner(
+      manifest: m, logger: logger, startTime: start, toolVersion: BucketDeltaCommand.version, resume: resume
+    ).run()
     if summary.exit_code != 0 { throw ExitCode(summary.exit_code) }
   }
 }

@@ -41,6 +41,7 @@ struct SinglePairConfig {
   var maxQueueSize: Int
   var logLevel: String
   var summary: String?
+  var resume: Bool
 }
 
 extension CompareCommand {
@@ -107,14 +108,12 @@ extension CompareCommand {
     if !(1...1000).contains(listPageSize) {
       problems.append("--list_page_size must be between 1 and 1000, got \(listPageSize)")
     }
-    if resume {
-      problems.append("--resume is not available in this build yet (checkpoints are not written)")
-    }
     guard problems.isEmpty, let src, let dst else { throw ValidationProblems(problems: problems) }
     return SinglePairConfig(
       source: src, destination: dst, outputFile: output, format: outputFormat.format,
       numConnections: numConnections, numObjectsReport: numObjectsReport, pageSize: listPageSize,
       maxAttempts: maxAttempts, deep: !shallowCheck.value, compareTags: compareObjectTags.value,
-      numProcesses: numProcesses, maxQueueSize: maxQueueSize, logLevel: logLevel.rawValue, summary: summary)
+      numProcesses: numProcesses, maxQueueSize: maxQueueSize, logLevel: logLevel.rawValue, summary: summary,
+      resume: resume)
   }
 }

@@ -37,10 +37,12 @@ struct SinglePairRun {
       pairs: [pair], logLevel: config.logLevel)
   }
 
-  func run() -> ExitStatus {
-    let summary = ManifestRunner(
-      manifest: manifest(), logger: logger, startTime: startTime, toolVersion: BucketDeltaCommand.version
-    ).run()
-    return ExitStatus(rawValue: summary.exit_code) ?? .error
+  func run() -> Int32 {
+    installInterruptHandlers()
+    var runner = ManifestRunner(
+      manifest: manifest(), logger: logger, startTime: startTime, toolVersion: BucketDeltaCommand.version,
+      resume: config.resume)
+    runner.singlePair = true
+    return runner.run().exit_code
   }
 }

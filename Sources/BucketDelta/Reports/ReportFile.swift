@@ -13,12 +13,36 @@ public final class ReportFile {
   /// Bytes handed to `write` so far (buffered or not), counted from the start of the file.
   public private(set) var length: Int = 0
 
-  /// Creates (or truncates) the file at `path`.
-  public init(path: String) throws(ReportError) {
+  /// Creates (or truncates) the file at `path`; with `keepingFirst`, keeps that many bytes of an
+  /// existing report (what a checkpoint vouches for) and drops the rest.
+  public init(path: String, keepingFirst kept: Int? = nil) throws(ReportError) {
     self.path = path
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    fd = open(path, O_WRONLY | O_CREAT | (kept == nil ? O_TRUNC : 0) | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw ReportError(path: path, reason: String(cString: strerror(errno))) }
+    if let kept {
+      var st = stat()
+      guard fstat(fd, &st) == 0 else { throw ReportError(path: path, reason: String(cString: strerror(errno))) }
+      guard Int(st.st_size) >= kept else {
+        Glibc.close(fd)
+        fd = -1
+        throw ReportError(
+          path: path,
+          reason: "it has \(st.st_size) bytes but the checkpoint vouches for \(kept): the report was truncated or replaced, so the run cannot be resumed; run without --resume to start over")
+      }
+      guard ftruncate(fd, off_t(kept)) == 0, lseek(fd, 0, SEEK_END) >= 0 else {
+        throw ReportError(path: path, reason: String(cString: strerror(errno)))
+      }
+      length = kept
+    }
     buffer.reserveCapacity(1 << 16)
+  }
+
+  /// Writes out the buffer and syncs the file, so that `length` bytes are durable.
+  public func sync() throws(ReportError) {
+    try flush()
+    if fsync(fd) != 0 && errno != EINVAL {
+      throw ReportError(path: path, reason: String(cString: strerror(errno)))
+    }
   }
 
   deinit { if fd >= 0 { Glibc.close(fd) } }

@@ -9,12 +9,36 @@ public struct ManifestRunner: Sendable {
   public var logger: Logger
   public var startTime: Date
   public var toolVersion: String
+  /// Continue unfinished pairs from their checkpoints; finished pairs are not redone.
+  public var resume: Bool
+  /// The private directory of checkpoints and finished-pair markers.
+  public var stateDirectory: String
+  /// A single-pair run from flags: `--resume` needs a checkpoint (finished runs are not remembered).
+  public var singlePair = false
 
-  public init(manifest: Manifest, logger: Logger, startTime: Date = Date(), toolVersion: String) {
+  public init(
+    manifest: Manifest, logger: Logger, startTime: Date = Date(), toolVersion: String, resume: Bool = false,
+    stateDirectory: String = CheckpointStore.stateDirectory()
+  ) {
     self.manifest = manifest
     self.logger = logger
     self.startTime = startTime
     self.toolVersion = toolVersion
+    self.resume = resume
+    self.stateDirectory = stateDirectory
+  }
+
+  /// The checkpoint store of `pair`.
+  public func checkpointStore(_ pair: PairConfig) -> CheckpointStore {
+    func side(_ s: PairSide) -> [String] {
+      let ep = manifest.endpoints[s.endpoint]
+      return [ep?.url ?? "", ep?.region ?? "", ep?.addressing.rawValue ?? "", s.bucket, s.prefix]
+    }
+    let parts =
+      side(pair.source) + side(pair.destination)
+      + [pair.check.rawValue, pair.check == .deep ? String(pair.compareObjectTags) : "-", manifest.output.format.rawValue]
+    return CheckpointStore(
+      directory: stateDirectory, pair: pair.name, reportPath: reportPath(pair), fingerprint: CheckpointStore.fingerprint(parts))
   }
 
   /// The report path of `pair`.
@@ -72,7 +96,7 @@ public struct ManifestRunner: Sendable {
     for _ in 0..<threads {
       group.enter()
       let t = Thread { [self, pool, poolError] in
-        while let i = next.take(below: manifest.pairs.count) {
+        while interruptSignal == 0, let i = next.take(below: manifest.pairs.count) {
           results.set(i, runPair(i, clients: endpointClients, pool: pool, poolError: poolError, router: router))
         }
         group.leave()
@@ -82,8 +106,9 @@ public struct ManifestRunner: Sendable {
     group.wait()
 
     let pairs = results.all()
-    let status = pairs.contains { $0.status == "error" } ? "error" : pairs.contains { $0.status == "different" } ? "different" : "identical"
-    let exitCode: Int32 = status == "error" ? 2 : status == "different" ? 1 : 0
+    let status = pairs.contains { $0.status == "error" } || pairs.count < manifest.pairs.count ? "error" : pairs.contains { $0.status == "different" } ? "different" : "identical"
+    var exitCode: Int32 = status == "error" ? 2 : status == "different" ? 1 : 0
+    if interruptSignal != 0 { exitCode = 128 + interruptSignal }
     var summary = RunSummary(
       tool_version: toolVersion, started_at: isoTimestamp(startTime), finished_at: isoTimestamp(Date()), status: status,
       exit_code: exitCode, pairs: pairs)
@@ -127,8 +152,25 @@ public struct ManifestRunner: Sendable {
       source: "\(pair.source.endpoint):\(pair.source.bucket)/\(pair.source.prefix)",
       destination: "\(pair.destination.endpoint):\(pair.destination.bucket)/\(pair.destination.prefix)",
       objects_compared: 0, only_in_source: 0, only_in_destination: 0, different: 0, errors: 0, duration_seconds: 0,
-      objects_per_second: 0, report: path, sorted_listings: [], worker_restarts: 0, error: nil)
+      objects_per_second: 0, report: path, sorted_listings: [], worker_restarts: 0, resumed: 0, error: nil)
     if manifest.pairs.count > 1 { logger.info("------Pair \(pair.name)------") }
+    let store = checkpointStore(pair)
+    let doneMarker = store.path + ".done"
+    var pairResume = resume
+    if resume && !singlePair {
+      if let data = FileManager.default.contents(atPath: doneMarker),
+        let done = try? JSONDecoder().decode(DoneMarker.self, from: data), done.fingerprint == store.fingerprint
+      {
+        logger.info("Pair \(pair.name) finished in an earlier run; not redone")
+        return done.summary
+      }
+      if manifest.pairs.count > 1 && !FileManager.default.fileExists(atPath: store.path) {
+        logger.info("Pair \(pair.name) has no checkpoint: it never started, so it starts now")
+        pairResume = false
+      }
+    } else {
+      unlink(doneMarker)
+    }
     var result = PairResult()
     do {
       if pair.check == .deep, pool == nil { throw WorkerError(poolError ?? "no worker pool") }
@@ -140,6 +182,8 @@ public struct ManifestRunner: Sendable {
       options.numObjectsReport = manifest.tuning.numObjectsReport
       options.deep = pair.check == .deep
       options.maxQueueSize = manifest.tuning.maxQueueSize
+      options.checkpoint = store
+      options.resume = pairResume
       logger.debug(
         "Check type: \(pair.check.rawValue), compare_object_tags=\(pair.compareObjectTags), num_processes=\(manifest.tuning.numProcesses), num_connections=\(manifest.tuning.numConnections), max_queue_size=\(manifest.tuning.maxQueueSize)")
       let comparison = PairComparison(
@@ -163,6 +207,13 @@ public struct ManifestRunner: Sendable {
     summary.objects_per_second = elapsed > 0 ? (Double(result.objectsProcessed) / elapsed * 100).rounded() / 100 : 0
     summary.sorted_listings = result.sortedSides.map(\.rawValue)
     summary.worker_restarts = result.workerRestarts
+    summary.resumed = result.resumes
+    if summary.error == nil && !singlePair {
+      let encoder = JSONEncoder()
+      if let data = try? encoder.encode(DoneMarker(fingerprint: store.fingerprint, summary: summary)) {
+        try? writeAtomically(data: Array(data), to: doneMarker)
+      }
+    }
 
     let total = manifest.pairs.count == 1 ? Date().timeIntervalSince(startTime) : elapsed
     logger.info("------Final report------")
@@ -179,6 +230,12 @@ public struct ManifestRunner: Sendable {
     }
     return summary
   }
+}
+
+/// Records that a pair finished, so that `run --resume` does not redo it.
+private struct DoneMarker: Codable {
+  var fingerprint: String
+  var summary: PairSummary
 }
 
 /// Results of the pairs, filled from several threads.

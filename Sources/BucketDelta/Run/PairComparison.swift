@@ -15,6 +15,10 @@ public struct PairOptions: Sendable {
   public var deep = false
   /// Keys held between the merge and the report (`--max_queue_size`).
   public var maxQueueSize = 100
+  /// Where the pair's checkpoint is kept (written every `numObjectsReport` objects and on SIGINT/SIGTERM).
+  public var checkpoint: CheckpointStore?
+  /// Continue from the checkpoint instead of starting over.
+  public var resume = false
   public init() {}
 }
 
@@ -28,6 +32,8 @@ public struct PairResult: Sendable, Equatable {
   public var errors = 0
   /// Deep-check workers restarted after they died.
   public var workerRestarts = 0
+  /// How many times this pair has been resumed from a checkpoint.
+  public var resumes = 0
   public var sourceObjects = 0
   public var destinationObjects = 0
   /// Sides whose listing was not in byte order and had to be sorted.
@@ -73,13 +79,31 @@ public struct PairComparison {
     }
     defer { router?.unregister(pair: pairIndex) }
     let pool = options.deep ? pool : nil
+    var base: Checkpoint?
+    if let store = options.checkpoint {
+      if options.resume {
+        guard var cp = try store.load() else {
+          throw CheckpointError(
+            "--resume: there is no checkpoint to resume at \(store.path) (the pair finished, or never started); run without --resume")
+        }
+        cp.resumes += 1
+        logger.info(
+          "Resuming from checkpoint \(store.path) after key \(cp.lastKey.map { "'\($0)'" } ?? "(none)") (\(cp.objectsProcessed) objects processed before, \(cp.different + cp.onlyInSource + cp.onlyInDestination + cp.errors) with differences)")
+        for side in cp.sortedSides { if let s = Side(rawValue: side) { sortedSides.insert(s) } }
+        base = cp
+      } else {
+        store.delete()
+      }
+    }
     var firstSeq = 0
     while true {
       do {
         var result = try runOnce(
-          sorting: sortedSides, pool: pool, pairIndex: pairIndex, sink: sink, firstSeq: &firstSeq)
+          sorting: sortedSides, base: base, pool: pool, pairIndex: pairIndex, sink: sink, firstSeq: &firstSeq)
         result.sortedSides = [Side.source, .destination].filter(sortedSides.contains)
         result.workerRestarts = pool?.restartCount ?? 0
+        result.resumes = base?.resumes ?? 0
+        options.checkpoint?.delete()
         return result
       } catch let e as ListingOrderError where e.kind == .backwards && !sortedSides.contains(e.side) {
         logger.warning(
@@ -107,13 +131,19 @@ public struct PairComparison {
   }
 
   private func runOnce(
-    sorting sortedSides: Set<Side>, pool: WorkerPool?, pairIndex: Int, sink: ResultSink, firstSeq: inout Int
+    sorting sortedSides: Set<Side>, base: Checkpoint?, pool: WorkerPool?, pairIndex: Int, sink: ResultSink,
+    firstSeq: inout Int
   ) throws -> PairResult {
-    let report = try ReportFile(path: reportPath)
-    let (src, srcListing) = try stream(.source, sorted: sortedSides.contains(.source))
-    defer { src.close(); srcListing.close() }
-    let (dst, dstListing) = try stream(.destination, sorted: sortedSides.contains(.destination))
-    defer { dst.close(); dstListing.close() }
+    let report = try ReportFile(path: reportPath, keepingFirst: base?.reportBytes)
+    let (srcListed, srcListing) = try stream(.source, sorted: sortedSides.contains(.source))
+    defer { srcListed.close(); srcListing.close() }
+    let (dstListed, dstListing) = try stream(.destination, sorted: sortedSides.contains(.destination))
+    defer { dstListed.close(); dstListing.close() }
+    // Listings restart from the beginning: a server's own order decides what its start-after skips,
+    // and servers that list out of byte order would skip undecided keys. Keys up to the watermark
+    // are dropped here, after the order guard.
+    let src: ObjectStream = base?.lastKey.map { SkipThrough(srcListed, watermark: $0) } ?? srcListed
+    let dst: ObjectStream = base?.lastKey.map { SkipThrough(dstListed, watermark: $0) } ?? dstListed
     logger.info("Starting bucket comparison")
     logger.info("Mode: latest objects only")
 
@@ -121,13 +151,44 @@ public struct PairComparison {
     let window = ReorderWindow(firstSeq: firstSeq)
     sink.window = window
     let capacity = max(1, options.deep ? options.maxQueueSize : 1)
-    let failure: () -> Error? = { pool?.failure }
+    let failure: () -> Error? = {
+      if interruptSignal != 0 { return Interrupted(signal: interruptSignal) }
+      return pool?.failure
+    }
     var result = PairResult()
+    if let base {
+      result.objectsProcessed = base.objectsProcessed
+      result.onlyInSource = base.onlyInSource
+      result.onlyInDestination = base.onlyInDestination
+      result.different = base.different
+      result.errors = base.errors
+    }
     var lastReport = Date()
+    var watermark = base?.lastKey
+
+    func saveCheckpoint() throws {
+      guard let store = options.checkpoint else { return }
+      try report.sync()
+      try store.save(
+        Checkpoint(
+          fingerprint: store.fingerprint, lastKey: watermark, reportBytes: report.length,
+          objectsProcessed: result.objectsProcessed, onlyInSource: result.onlyInSource,
+          onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
+          sortedSides: [Side.source, .destination].filter(sortedSides.contains).map(\.rawValue),
+          resumes: base?.resumes ?? 0, updatedAt: isoTimestamp(Date())))
+    }
+
+    func stopIfInterrupted() throws {
+      if interruptSignal != 0 {
+        try saveCheckpoint()
+        throw Interrupted(signal: interruptSignal)
+      }
+    }
 
     func write(_ ready: [(MergeEvent, ReorderWindow.Outcome)]) throws {
-      for (_, outcome) in ready {
+      for (event, outcome) in ready {
         result.objectsProcessed += 1
+        watermark = event.key
         if case .difference(let d) = outcome {
           switch d.status {
           case .onlyInSource: result.onlyInSource += 1
@@ -146,6 +207,8 @@ public struct PairComparison {
             "Processed \(result.objectsProcessed) objects in \(Self.seconds(now.timeIntervalSince(lastReport))) seconds, total elapsed \(Self.seconds(now.timeIntervalSince(startTime))) seconds"
           )
           lastReport = now
+          try saveCheckpoint()
+          logger.debug("Checkpoint saved at key \(event.key)")
         }
       }
     }
@@ -160,9 +223,18 @@ public struct PairComparison {
         window.add(
           seq: seq, event: event, outcome: ShallowCheck.evaluate(event).map { .difference($0) } ?? .identical)
       }
-      try write(try window.take(untilBelow: capacity, failure: failure))
+      do {
+        try write(try window.take(untilBelow: capacity, failure: failure))
+      } catch is Interrupted {
+        try stopIfInterrupted()
+      }
+      try stopIfInterrupted()
     }
-    try write(try window.take(untilBelow: 1, failure: failure))
+    do {
+      try write(try window.take(untilBelow: 1, failure: failure))
+    } catch is Interrupted {
+      try stopIfInterrupted()
+    }
     try report.close()
     result.sourceObjects = srcListing.listedCount
     result.destinationObjects = dstListing.listedCount
@@ -193,4 +265,25 @@ public final class ResultRouter: @unchecked Sendable {
   func register(pair: Int, sink: ResultSink) { lock.withLock { sinks[pair] = sink } }
   func unregister(pair: Int) { lock.withLock { sinks[pair] = nil } }
   public func deliver(_ r: WorkResult) { lock.withLock { sinks[r.pair] }?.deliver(r) }
+}
+
+/// Drops the keys up to and including `watermark` (already decided before a resume).
+final class SkipThrough: ObjectStream {
+  private let base: ObjectStream
+  private let watermark: String
+  private var passed = false
+  init(_ base: ObjectStream, watermark: String) {
+    self.base = base
+    self.watermark = watermark
+  }
+  func next() throws -> ListedObject? {
+    while let o = try base.next() {
+      if passed || KeyOrder.compare(o.key, watermark) > 0 {
+        passed = true
+        return o
+      }
+    }
+    return nil
+  }
+  func close() { base.close() }
 }

@@ -18,6 +18,8 @@ public struct PairSummary: Codable, Sendable {
   public var report: String
   public var sorted_listings: [String]
   public var worker_restarts: Int
+  /// How many times the pair was resumed from a checkpoint.
+  public var resumed: Int
   public var error: String?
 }
 

@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+import Foundation
+import S3
+
+/// What a pair's checkpoint records: every key up to `lastKey` is decided and its report lines are
+/// durably in the first `reportBytes` bytes of the report.
+public struct Checkpoint: Codable, Sendable, Equatable {
+  public var version = 1
+  /// Hash of what defines the comparison; resuming with another configuration is refused.
+  public var fingerprint: String
+  public var lastKey: String?
+  public var reportBytes: Int
+  public var objectsProcessed: Int
+  public var onlyInSource: Int
+  public var onlyInDestination: Int
+  public var different: Int
+  public var errors: Int
+  /// Sides found out of byte order: they are listed whole and sorted again on resume.
+  public var sortedSides: [String]
+  /// How many times this pair has been resumed.
+  public var resumes: Int
+  public var updatedAt: String
+
+  enum CodingKeys: String, CodingKey {
+    case version, fingerprint
+    case lastKey = "last_key"
+    case reportBytes = "report_bytes"
+    case objectsProcessed = "objects_processed"
+    case onlyInSource = "only_in_source"
+    case onlyInDestination = "only_in_destination"
+    case different, errors
+    case sortedSides = "sorted_sides"
+    case resumes
+    case updatedAt = "updated_at"
+  }
+}
+
+/// A checkpoint that cannot be used.
+public struct CheckpointError: Error, Sendable, CustomStringConvertible, LocalizedError {
+  public var description: String
+  public init(_ d: String) { description = d }
+  public var errorDescription: String? { description }
+}
+
+/// Where a pair's checkpoint lives, and how it is read and written (atomically, mode 0600, in a
+/// 0700 directory).
+public struct CheckpointStore: Sendable {
+  public let path: String
+  public let fingerprint: String
+
+  /// The private state directory: `$BUCKET_DELTA_STATE_DIR`, else `$XDG_STATE_HOME/bucket-delta`,
+  /// else `~/.local/state/bucket-delta`.
+  public static func stateDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    if let d = environment["BUCKET_DELTA_STATE_DIR"], !d.isEmpty { return d }
+    if let x = environment["XDG_STATE_HOME"], !x.isEmpty { return (x as NSString).appendingPathComponent("bucket-delta") }
+    let home = environment["HOME"] ?? NSHomeDirectory()
+    return (home as NSString).appendingPathComponent(".local/state/bucket-delta")
+  }
+
+  /// The store of the pair named `pair` whose report is `reportPath`.
+  public init(directory: String, pair: String, reportPath: String, fingerprint: String) {
+    let absolute = URL(fileURLWithPath: reportPath).standardizedFileURL.path
+    let tag = Crypto.hex(Crypto.sha256(Array(absolute.utf8))).prefix(12)
+    path = (directory as NSString).appendingPathComponent("\(pair)-\(tag).checkpoint")
+    self.fingerprint = fingerprint
+  }
+
+  /// The checkpoint, or nil when there is none. A file that is not a valid checkpoint is an error.
+  public func load() throws(CheckpointError) -> Checkpoint? {
+    guard FileManager.default.fileExists(atPath: path) else { return nil }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw CheckpointError("cannot read the checkpoint \(path)")
+    }
+    guard let cp = try? JSONDecoder().decode(Checkpoint.self, from: data), cp.version == 1, cp.reportBytes >= 0 else {
+      throw CheckpointError("the checkpoint \(path) is corrupt; remove it and run without --resume to start over")
+    }
+    guard cp.fingerprint == fingerprint else {
+      throw CheckpointError(
+        "the checkpoint \(path) was written for a different configuration (endpoints, buckets, prefixes, check depth, compared fields or report format); run without --resume to start over")
+    }
+    return cp
+  }
+
+  public func save(_ cp: Checkpoint) throws {
+    let dir = (path as NSString).deletingLastPathComponent
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    try writeAtomically(data: Array(try encoder.encode(cp)) + [0x0A], to: path)
+  }
+
+  public func delete() {
+    unlink(path)
+  }
+
+  /// The fingerprint of a comparison.
+  public static func fingerprint(_ parts: [String]) -> String {
+    Crypto.hex(Crypto.sha256(Array(parts.joined(separator: "\u{1F}").utf8)))
+  }
+}
+
+/// Set by SIGINT/SIGTERM; the comparison loop checks it, writes a checkpoint and stops.
+nonisolated(unsafe) public var interruptSignal: Int32 = 0
+
+/// Installs the SIGINT/SIGTERM handlers that set `interruptSignal`.
+public func installInterruptHandlers() {
+  signal(SIGINT) { interruptSignal = $0 }
+  signal(SIGTERM) { interruptSignal = $0 }
+}
+
+/// The run was stopped by a signal after saving a checkpoint.
+public struct Interrupted: Error, CustomStringConvertible {
+  public var signal: Int32
+  public var description: String { "interrupted by signal \(signal); the checkpoint was saved, run again with --resume" }
+}
