@@ -1,4 +1,5 @@
 import ArgumentParser
+import BucketDelta
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -8,6 +9,9 @@ import ArgumentParser
 public enum BucketDeltaMain {
   public static func main(_ arguments: [String]? = nil) -> Never {
     signal(SIGPIPE, SIG_IGN)
+    // Before any thread starts: SIGINT/SIGTERM save checkpoints instead of killing the run
+    // (workers get the default actions back when they are spawned).
+    installInterruptHandlers()
     do {
       var command = try BucketDeltaCommand.parseAsRoot(arguments)
       try command.run()

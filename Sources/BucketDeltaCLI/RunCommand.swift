@@ -95,7 +95,6 @@ struct RunCommand: ParsableCommand {
       throw ExitCode(ExitStatus.error.rawValue)
     }
     logger.info("Manifest \(manifest): \(m.pairs.count) pairs")
-    installInterruptHandlers()
     let summary = ManifestRunner(
       manifest: m, logger: logger, startTime: start, toolVersion: BucketDeltaCommand.version, resume: resume
     ).run()

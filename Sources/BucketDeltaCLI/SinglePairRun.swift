@@ -38,7 +38,6 @@ struct SinglePairRun {
   }
 
   func run() -> Int32 {
-    installInterruptHandlers()
     var runner = ManifestRunner(
       manifest: manifest(), logger: logger, startTime: startTime, toolVersion: BucketDeltaCommand.version,
       resume: config.resume)

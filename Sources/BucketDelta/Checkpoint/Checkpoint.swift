@@ -104,10 +104,16 @@ public struct CheckpointStore: Sendable {
 /// Set by SIGINT/SIGTERM; the comparison loop checks it, writes a checkpoint and stops.
 nonisolated(unsafe) public var interruptSignal: Int32 = 0
 
-/// Installs the SIGINT/SIGTERM handlers that set `interruptSignal`.
+/// Installs the SIGINT/SIGTERM handlers that set `interruptSignal`, and unblocks both signals (a
+/// parent may have started us with them blocked; threads started later inherit this mask).
 public func installInterruptHandlers() {
   signal(SIGINT) { interruptSignal = $0 }
   signal(SIGTERM) { interruptSignal = $0 }
+  var set = sigset_t()
+  sigemptyset(&set)
+  sigaddset(&set, SIGINT)
+  sigaddset(&set, SIGTERM)
+  pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
 /// The run was stopped by a signal after saving a checkpoint.

@@ -213,6 +213,7 @@ public struct PairComparison {
       }
     }
 
+    try saveCheckpoint()  // from the first moment on, --resume has something to resume
     while let event = try merge.next() {
       let seq = firstSeq
       firstSeq += 1

@@ -11,6 +11,8 @@ import S3
 public enum DeepCheckWorker {
   public static func run(logger makeLogger: (String) -> Logger) -> Int32 {
     signal(SIGPIPE, SIG_IGN)
+    signal(SIGINT, SIG_DFL)  // a worker holds nothing worth saving: Ctrl-C ends it at once
+    signal(SIGTERM, SIG_DFL)
     let input = LineReader(fd: 0)
     guard let first = input.next(), let config = try? JSONDecoder().decode(WorkerConfig.self, from: Data(first))
     else {
