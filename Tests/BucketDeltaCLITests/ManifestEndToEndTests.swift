@@ -51,6 +51,7 @@ struct ManifestEndToEndTests {
           destination: { endpoint: sw, bucket: \(same.1) }
       """.write(toFile: manifest, atomically: true, encoding: .utf8)
     var env = ProcessInfo.processInfo.environment
+    env["BUCKET_DELTA_STATE_DIR"] = dir.appendingPathComponent("state").path
     env["BD_T_AK"] = servers.accessKey
     env["BD_T_SK"] = servers.secretKey
     env["BD_T_BAD"] = "Distinctive-Wrong-Secret-77"
@@ -91,8 +92,19 @@ struct ManifestEndToEndTests {
     let attrs = try FileManager.default.attributesOfItem(atPath: summaryPath)
     #expect((attrs[.posixPermissions] as? Int) == 0o600)
 
-    let noBroken = try runProcess(try toolPath(), ["run", manifest, "--pair", "same", "--pair", "diffs"], environment: env)
+    // --resume: finished pairs are not redone, the failed one is tried again
+    let resumed = try runProcess(try toolPath(), ["run", manifest, "--resume"], environment: env)
+    #expect(resumed.status == 2, "stderr: \(resumed.stderr)")
+    #expect(resumed.stderr.contains("Pair same finished in an earlier run; not redone"))
+    #expect(resumed.stderr.contains("Pair diffs finished in an earlier run; not redone"))
+    #expect(resumed.stderr.contains("SignatureDoesNotMatch"))
+
+    let noBroken = try runProcess(
+      try toolPath(), ["run", manifest, "--pair", "same", "--pair", "diffs", "--parallel_pairs", "2"], environment: env)
     #expect(noBroken.status == 1, "stderr: \(noBroken.stderr)")
+    #expect(
+      try String(contentsOfFile: reports.appendingPathComponent("diffs.txt").path, encoding: .utf8)
+        == truth.text.map { $0 + "\n" }.joined())
     let onlySame = try runProcess(try toolPath(), ["run", manifest, "--pair", "same", "--shallow_check", "false"], environment: env)
     #expect(onlySame.status == 0, "stderr: \(onlySame.stderr)")
     #expect(onlySame.stderr.contains("deep-check worker processes"))
