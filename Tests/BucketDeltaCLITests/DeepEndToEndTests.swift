@@ -55,7 +55,6 @@ final class RunningTool {
 
   /// The pids of the tool's child processes (the workers).
   func children() -> [Int32] {
-    let path = "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children"
     var pids = Set<Int32>()
     if let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/task") {
       for t in tasks {
@@ -63,7 +62,6 @@ final class RunningTool {
         for p in text.split(separator: " ") { if let v = Int32(p) { pids.insert(v) } }
       }
     }
-    _ = path
     return pids.sorted()
   }
 

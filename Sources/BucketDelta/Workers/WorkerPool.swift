@@ -81,13 +81,6 @@ public final class WorkerPool: @unchecked Sendable {
     for c in stragglers { c.kill() }
   }
 
-  /// Waits until `predicate` holds or the pool fails; for the coordinator's waits.
-  public func wait(timeout: Double) {
-    condition.lock()
-    _ = condition.wait(until: Date().addingTimeInterval(timeout))
-    condition.unlock()
-  }
-
   // MARK: - Internals
 
   private func launch(_ slot: Slot) throws {
