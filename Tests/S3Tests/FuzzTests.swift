@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+
+@testable import S3
+
+/// A small deterministic generator.
+private struct Mix {
+  var state: UInt64
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+  mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+}
+
+@Suite("Hostile responses")
+struct FuzzTests {
+  static let page = Array(
+    """
+    <?xml version="1.0" encoding="UTF-8"?>
+    <ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix>
+    <KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>
+    <NextContinuationToken>dG9rZW4=</NextContinuationToken>
+    <Contents><Key>a%20b%2Bc</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>&quot;abc&quot;</ETag><Size>12</Size></Contents>
+    <Contents><Key>caf%C3%A9/%F0%9F%98%80</Key><ETag>"d-2"</ETag><Size>0</Size><![CDATA[x]]><!-- c --></Contents>
+    </ListBucketResult>
+    """.utf8)
+
+  @Test("10,000 mutated listing pages and tag sets: parsed or refused with a message, never a crash")
+  func mutatedResponses() {
+    var rng = Mix(state: 7)
+    let tokens = Array("<>/&;#x\"'=![]-?: \n\u{0}%+".utf8)
+    var refused = 0
+    for i in 0..<10_000 {
+      var b = Self.page
+      for _ in 0..<(1 + rng.below(5)) {
+        switch rng.below(5) {
+        case 0: b.removeSubrange(rng.below(b.count)..<b.count)
+        case 1: b[rng.below(b.count)] = tokens[rng.below(tokens.count)]
+        case 2: b.insert(UInt8(truncatingIfNeeded: rng.next()), at: rng.below(b.count + 1))
+        case 3:  // duplicate a slice (nesting, repeated elements)
+          let s = rng.below(b.count)
+          let e = min(b.count, s + rng.below(200))
+          b.insert(contentsOf: b[s..<e], at: rng.below(b.count + 1))
+        default: if !b.isEmpty { b.remove(at: rng.below(b.count)) }
+        }
+        if b.isEmpty { break }
+      }
+      do {
+        let p = try ListObjectsV2Page.parse(b)
+        #expect(!p.isTruncated || p.nextContinuationToken != nil)
+      } catch {
+        refused += 1
+        #expect(!error.description.isEmpty)
+      }
+      if i % 2 == 0 {
+        let tagging = Array("<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag></TagSet></Tagging>".utf8)
+        var t = tagging
+        t[rng.below(t.count)] = tokens[rng.below(tokens.count)]
+        _ = try? parseTagging(t)
+      }
+    }
+    #expect(refused > 5_000)
+  }
+
+  @Test("A body larger than the limit fails the request instead of filling memory")
+  func bodyLimit() throws {
+    // a real loopback server streaming an endless body through the real curl transport
+    let server = try LoopbackHTTPServer { fd in
+      let head = "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 400000000\r\n\r\n"
+      guard write(fd, head, head.utf8.count) > 0 else { return }
+      let chunk = [UInt8](repeating: 0x20, count: 1 << 16)
+      for _ in 0..<6000 { if write(fd, chunk, chunk.count) <= 0 { return } }
+    }
+    let transport = CurlTransport(maxConnectionsPerHost: 1)
+    defer { transport.shutdown() }
+    let r = transport.send(
+      HTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/b", headers: [], maxResponseBytes: 1 << 20))
+    guard case .failure(let e) = r else {
+      Issue.record("expected a failure")
+      return
+    }
+    #expect(e.kind == .tooLarge)
+    #expect(e.message.contains("larger than 1048576 bytes"))
+  }
+}
+
+/// A one-connection-at-a-time HTTP server on 127.0.0.1 that hands each accepted socket to `handle`.
+final class LoopbackHTTPServer: @unchecked Sendable {
+  let port: Int
+  private let fd: Int32
+
+  init(handle: @escaping @Sendable (Int32) -> Void) throws {
+    let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafePointer(to: &addr) { p in
+      p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, len) == 0 && listen(sock, 4) == 0 }
+    }
+    guard ok else { throw POSIXError(.EADDRINUSE) }
+    _ = withUnsafeMutablePointer(to: &addr) { p in
+      p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) }
+    }
+    fd = sock
+    port = Int(UInt16(bigEndian: addr.sin_port))
+    let listener = sock
+    Thread {
+      while true {
+        let c = accept(listener, nil, nil)
+        if c < 0 { return }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        _ = read(c, &buf, buf.count)
+        handle(c)
+        close(c)
+      }
+    }.start()
+  }
+
+  deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+}
