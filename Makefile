@@ -22,8 +22,13 @@ demo: deps
 	@scripts/demo.sh
 
 install: release
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 0755 "$$(swift build -c release --show-bin-path)/bucket-delta" $(DESTDIR)$(PREFIX)/bin/bucket-delta
+	bin="$$(swift build -c release --show-bin-path)/bucket-delta"; \
+	  "$$bin" --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/bucket-delta; \
+	  "$$bin" --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_bucket-delta; \
+	  "$$bin" --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/bucket-delta.fish
 
 clean:
 	rm -rf .build
