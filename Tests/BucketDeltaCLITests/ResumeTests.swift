@@ -76,27 +76,42 @@ struct ResumeTests {
     let refReport = dir.appendingPathComponent("ref.txt").path
     let refSummary = dir.appendingPathComponent("ref.json").path
     let refState = dir.appendingPathComponent("ref-state")
-    let t0 = Date()
     let ref = try GroupRun(
       arguments(pair, report: refReport, summary: refSummary, deep: deep), environment: environment(state: refState),
       stderr: dir.appendingPathComponent("ref.err").path)
     #expect(ref.wait() == 1)
-    let duration = Date().timeIntervalSince(t0)
     let expectedReport = pair.truth.text.map { $0 + "\n" }.joined()
     #expect(try String(contentsOfFile: refReport, encoding: .utf8) == expectedReport)
     let expectedSummary = try comparableSummary(refSummary)
 
     var resumedTrials = 0
+    var killedTrials = 0
     for trial in 1...20 {
       let state = dir.appendingPathComponent("state-\(trial)")
       let report = dir.appendingPathComponent("r\(trial).txt").path
       let summary = dir.appendingPathComponent("s\(trial).json").path
       let args = arguments(pair, report: report, summary: summary, deep: deep)
       let env = environment(state: state)
-      let run = try GroupRun(args, environment: env, stderr: dir.appendingPathComponent("e\(trial).err").path)
-      usleep(useconds_t(duration * Double(trial) / 21 * 1_000_000))
+      // Kill points spread over the run by progress (every 40 objects a checkpoint is written), plus
+      // a varying delay of 0-35 ms so that some kills land while a checkpoint is being written.
+      let errPath = dir.appendingPathComponent("e\(trial).err").path
+      let run = try GroupRun(args, environment: env, stderr: errPath)
+      let target = max(40, (pair.truth.objects * trial / 21) / 40 * 40)
+      var reached = false
+      for _ in 0..<6000 {
+        if ((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "").contains("Processed \(target) objects") {
+          reached = true
+          break
+        }
+        if !run.process.isRunning { break }
+        usleep(5_000)
+      }
+      #expect(reached, "trial \(trial): progress \(target) never logged")
+      usleep(useconds_t((trial * 7919) % 36) * 1000)
       run.killGroup()
       let first = run.wait()
+      let killed = run.process.terminationReason == .uncaughtSignal
+      if killed { killedTrials += 1 }
       var status = first
       var attempts = 0
       while status != 1 && attempts < 5 {
@@ -106,7 +121,7 @@ struct ResumeTests {
           args + (hasCheckpoint ? ["--resume"] : []), environment: env,
           stderr: dir.appendingPathComponent("e\(trial)-\(attempts).err").path)
         status = again.wait()
-        if hasCheckpoint { resumedTrials += 1 }
+        if hasCheckpoint && killed && attempts == 1 { resumedTrials += 1 }
       }
       #expect(status == 1, "trial \(trial): exit \(status)")
       #expect(try String(contentsOfFile: report, encoding: .utf8) == expectedReport, "trial \(trial)")
@@ -115,7 +130,11 @@ struct ResumeTests {
         (try? FileManager.default.contentsOfDirectory(atPath: state.path))?.contains { $0.hasSuffix(".checkpoint") } != true,
         "the checkpoint is deleted on success")
     }
-    #expect(resumedTrials >= 15, "most kills must land after the first checkpoint (resumed \(resumedTrials) of 20)")
+    // A kill after the first progress line finds a checkpoint, unless it lands after the pair has
+    // finished (the checkpoint is deleted then, and the rerun starts over): the last kill points of a
+    // fast shallow run may do that.
+    #expect(killedTrials >= 12, "only \(killedTrials) of 20 kills hit a running process")
+    #expect(resumedTrials >= 12, "only \(resumedTrials) of \(killedTrials) killed runs were resumed from a checkpoint")
   }
 
   @Test("SIGINT saves a checkpoint and exits 130; --resume finishes correctly")
