@@ -14,18 +14,19 @@ echo "== creating demo buckets photos / photos-copy with boto3 (planted differen
 .venv/bin/python scripts/demo_fixtures.py --endpoint "$BD_SEAWEED_URL"
 mkdir -p demo-out
 export AWS_ACCESS_KEY_ID="$BD_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$BD_S3_SECRET_KEY"
+export BUCKET_DELTA_STATE_DIR="$state/bucket-delta-state"
+sed "s|http://127.0.0.1:8333|$BD_SEAWEED_URL|" examples/demo.yaml > demo-out/demo.yaml
+echo "== bucket-delta run demo-out/demo.yaml" >&2
 set +e
-"$bin" --source_bucket_name photos --source_endpoint_url "$BD_SEAWEED_URL" \
-  --destination_bucket_name photos-copy --destination_endpoint_url "$BD_SEAWEED_URL" \
-  --output_file demo-out/differences.txt
+"$bin" run demo-out/demo.yaml
 status=$?
-"$bin" --source_bucket_name photos --source_endpoint_url "$BD_SEAWEED_URL" \
-  --destination_bucket_name photos-copy --destination_endpoint_url "$BD_SEAWEED_URL" \
-  --output_file demo-out/differences.jsonl --output_format jsonl --log_level ERROR
 set -e
 echo
-echo "== demo-out/differences.txt (exit status $status: 0 identical, 1 differences, 2 error)"
-cat demo-out/differences.txt
+echo "== demo-out/photos-shallow.txt"
+cat demo-out/photos-shallow.txt
 echo
-echo "== demo-out/differences.jsonl"
-cat demo-out/differences.jsonl
+echo "== demo-out/photos-deep.txt"
+cat demo-out/photos-deep.txt
+echo
+echo "== demo-out/summary.json (exit status $status: 0 identical, 1 differences, 2 error)"
+cat demo-out/summary.json

@@ -22,5 +22,7 @@ s3.put_object(Bucket='photos-copy', Key='2024/old-thumbnail.jpg', Body=b'only in
 s3.put_object(Bucket='photos', Key='2025/06/img-007.jpg', Body=b'edited after the copy was made')
 s3.put_object(Bucket='photos', Key='caf\u00e9/menu.pdf', Body=b'NFC name')
 s3.put_object(Bucket='photos-copy', Key='cafe\u0301/menu.pdf', Body=b'NFC name')
+for b, color in (('photos', 'red'), ('photos-copy', 'blue')):  # found by the deep check only
+    s3.put_object(Bucket=b, Key='2025/01/img-000.jpg', Body=b'2025/01/img-000.jpg' * 3, Metadata={'color': color})
 print(f'{len(same) + 3} objects in photos, {len(same) + 2} in photos-copy; planted: 1 only in source, '
-      '1 only in the copy, 1 changed, 1 name spelled NFC vs NFD')
+      '1 only in the copy, 1 changed, 1 name spelled NFC vs NFD, 1 metadata change')

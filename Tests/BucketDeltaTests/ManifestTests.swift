@@ -150,7 +150,7 @@ struct ManifestTests {
     let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }
     #expect(files.count >= 2)
     let allEnv = Dictionary(
-      uniqueKeysWithValues: ["PROD", "BK", "OLD", "NEW"].flatMap { ["\($0)_ACCESS_KEY", "\($0)_SECRET_KEY"] }.map { ($0, "x") })
+      uniqueKeysWithValues: (["PROD", "BK", "OLD", "NEW"].flatMap { ["\($0)_ACCESS_KEY", "\($0)_SECRET_KEY"] } + ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]).map { ($0, "x") })
     for f in files {
       let m = try ManifestDecoder.load(file: dir.appendingPathComponent(f).path, environment: allEnv)
       #expect(!m.pairs.isEmpty, "\(f)")
