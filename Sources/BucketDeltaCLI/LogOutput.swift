@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import BucketDelta
 import Foundation
 import Logging
 
@@ -63,15 +64,5 @@ public enum LogLevelOption: String, CaseIterable, Sendable {
 
 /// Writes `text` to file descriptor 2 in one `write` call (lines from threads do not interleave).
 public func writeStandardError(_ text: String) {
-  var bytes = Array(text.utf8)
-  var offset = 0
-  while offset < bytes.count {
-    let n = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
-    if n <= 0 {
-      if n < 0 && errno == EINTR { continue }
-      return
-    }
-    offset += n
-  }
-  bytes.removeAll()
+  writeAll(fd: 2, Array(text.utf8))
 }

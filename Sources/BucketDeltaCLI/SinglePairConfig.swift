@@ -15,14 +15,6 @@ struct SideConfig {
   var credentials: Credentials
   var prefix: String
   var endpointURL: String
-
-  /// What a worker process needs to reach this side.
-  var workerSide: WorkerSide {
-    WorkerSide(
-      endpointURL: endpointURL, region: endpoint.region, addressing: endpoint.addressing.rawValue, bucket: bucket,
-      prefix: prefix, accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey,
-      sessionToken: credentials.sessionToken)
-  }
 }
 
 /// The flags of a single-pair run, validated.

@@ -12,16 +12,8 @@ final class StubServer {
     process.executableURL = URL(fileURLWithPath: pythonPath())
     process.arguments = [repoRoot.appendingPathComponent("Tests/fixtures/stub_server.py").path, mode, portFile]
     try process.run()
-    var port: String?
-    for _ in 0..<200 {
-      if let p = try? String(contentsOfFile: portFile, encoding: .utf8), !p.isEmpty {
-        port = p
-        break
-      }
-      usleep(50_000)
-    }
-    guard let port else {
-      process.terminate()
+    guard let port = waitForPortFile(portFile) else {
+      kill(process.processIdentifier, SIGKILL)
       throw HarnessError(description: "stub server did not start")
     }
     url = "http://127.0.0.1:\(port)"

@@ -16,15 +16,10 @@ final class FaultProxy {
       + rates.flatMap { ["--\($0.key)", String($0.value)] }
     process.standardError = FileHandle.nullDevice
     try process.run()
-    var port: String?
-    for _ in 0..<200 {
-      if let p = try? String(contentsOfFile: portFile, encoding: .utf8), !p.isEmpty {
-        port = p
-        break
-      }
-      usleep(50_000)
+    guard let port = waitForPortFile(portFile) else {
+      kill(process.processIdentifier, SIGKILL)
+      throw HarnessError(description: "fault proxy did not start")
     }
-    guard let port else { throw HarnessError(description: "fault proxy did not start") }
     url = "http://127.0.0.1:\(port)"
   }
 

@@ -144,3 +144,12 @@ func temporaryDirectory() throws -> URL {
   try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
   return dir
 }
+
+/// Waits up to 10 s for a helper server to write its port number to `path`.
+func waitForPortFile(_ path: String) -> String? {
+  for _ in 0..<200 {
+    if let p = try? String(contentsOfFile: path, encoding: .utf8), !p.isEmpty { return p }
+    usleep(50_000)
+  }
+  return nil
+}

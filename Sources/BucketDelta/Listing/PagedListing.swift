@@ -33,8 +33,6 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
   private let prefetchPages: Int
   private var current: [ListedObject] = []
   private var index = 0
-  /// Objects listed so far (read from any thread).
-  public private(set) var listedCount = 0
 
   public init(target: ListingTarget, side: Side, prefetchPages: Int = 2, logger: Logger) {
     self.prefetchPages = max(1, prefetchPages)
@@ -111,7 +109,6 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
       condition.unlock()
       current = try page.get()
       index = 0
-      listedCount += current.count
     }
     defer { index += 1 }
     return current[index]

@@ -55,14 +55,8 @@ public final class ReportFile {
 
   /// Writes out the buffer.
   public func flush() throws(ReportError) {
-    var offset = 0
-    while offset < buffer.count {
-      let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw ReportError(path: path, reason: String(cString: strerror(errno)))
-      }
-      offset += n
+    guard writeAll(fd: fd, buffer) else {
+      throw ReportError(path: path, reason: String(cString: strerror(errno)))
     }
     buffer.removeAll(keepingCapacity: true)
   }

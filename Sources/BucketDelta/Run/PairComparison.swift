@@ -34,8 +34,6 @@ public struct PairResult: Sendable, Equatable {
   public var workerRestarts = 0
   /// How many times this pair has been resumed from a checkpoint.
   public var resumes = 0
-  public var sourceObjects = 0
-  public var destinationObjects = 0
   /// Sides whose listing was not in byte order and had to be sorted.
   public var sortedSides: [Side] = []
 
@@ -237,8 +235,6 @@ public struct PairComparison {
       try stopIfInterrupted()
     }
     try report.close()
-    result.sourceObjects = srcListing.listedCount
-    result.destinationObjects = dstListing.listedCount
     return result
   }
 
