@@ -38,8 +38,9 @@ public struct CompareCommand: ParsableCommand {
       reports objects only in the source, only in the destination, and objects whose ETag or size \
       differs; with --shallow_check false also user metadata, tags, content headers and Object Lock. \
       Exit status: 0 identical, 1 differences found, 2 error or incomplete run.
-      Credentials: --*_access_key/--*_secret_key, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY \
-      (and AWS_SESSION_TOKEN) from the environment.
+      Credentials, first found: --*_access_key/--*_secret_key (visible to other users: avoid), \
+      --*_profile, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), then the \
+      AWS_PROFILE (else default) profile of AWS_SHARED_CREDENTIALS_FILE (else ~/.aws/credentials).
       """,
     version: BucketDeltaCommand.version)
 
@@ -52,6 +53,8 @@ public struct CompareCommand: ParsableCommand {
   var sourceAccessKey: String?
   @Option(name: .customLong("source_secret_key"), help: "Secret key for the source (default: $AWS_SECRET_ACCESS_KEY).")
   var sourceSecretKey: String?
+  @Option(name: .customLong("source_profile"), help: "Profile of the shared credentials file for the source (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials).")
+  var sourceProfile: String?
   @Option(name: .customLong("source_region"), help: "Signing region of the source endpoint.")
   var sourceRegion: String = "us-east-1"
   @Option(name: .customLong("source_prefix"), help: "Compare only source keys under this prefix (removed before comparing).")
@@ -66,6 +69,8 @@ public struct CompareCommand: ParsableCommand {
   var destinationAccessKey: String?
   @Option(name: .customLong("destination_secret_key"), help: "Secret key for the destination (default: $AWS_SECRET_ACCESS_KEY).")
   var destinationSecretKey: String?
+  @Option(name: .customLong("destination_profile"), help: "Profile of the shared credentials file for the destination.")
+  var destinationProfile: String?
   @Option(name: .customLong("destination_region"), help: "Signing region of the destination endpoint.")
   var destinationRegion: String = "us-east-1"
   @Option(name: .customLong("destination_prefix"), help: "Compare only destination keys under this prefix (removed before comparing).")
@@ -104,6 +109,7 @@ public struct CompareCommand: ParsableCommand {
   var addressingStyle: AddressingOption = .path
   @Option(name: .customLong("log_level"), help: "Log verbosity: DEBUG, INFO, WARN or ERROR.")
   var logLevel: LogLevelOption = .INFO
+  @OptionGroup var options: RunOptions
 
   public init() {}
 
@@ -130,7 +136,22 @@ public struct CompareCommand: ParsableCommand {
     logger.info("Input arguments validated successfully")
     logger = Logger(label: "bucket-delta") { [level = logLevel.level] _ in BucketDeltaLogHandler(level: level) }
     logger.info("Log level set to \(logLevel.rawValue)")
-    return SinglePairRun(config: config, logger: logger, startTime: startTime).run()
+    if config.secretsOnCommandLine {
+      logger.warning(
+        "A secret key was given on the command line, where other users of this machine can read it (ps, /proc). Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment or use --source_profile/--destination_profile instead")
+    }
+    var manifest = SinglePairRun(config: config, logger: logger, startTime: startTime).manifest()
+    let problems = options.apply(to: &manifest)
+    guard problems.isEmpty else {
+      for p in problems { logger.error("Invalid argument: \(p)") }
+      return ExitStatus.error.rawValue
+    }
+    var runner = ManifestRunner(
+      manifest: manifest, logger: logger, startTime: startTime, toolVersion: BucketDeltaCommand.version,
+      resume: config.resume)
+    runner.singlePair = true
+    runner.progress = ProgressDisplay.choose(explicit: options.progress)
+    return runner.run().exit_code
   }
 }
 

@@ -62,7 +62,8 @@ public enum LogLevelOption: String, CaseIterable, Sendable {
   }
 }
 
-/// Writes `text` to file descriptor 2 in one `write` call (lines from threads do not interleave).
+/// Writes `text` to file descriptor 2 in one `write` call (lines from threads do not interleave),
+/// above the progress block when one is shown.
 public func writeStandardError(_ text: String) {
-  writeAll(fd: 2, Array(text.utf8))
+  ProgressDisplay.write(text)
 }

@@ -78,6 +78,7 @@ struct RunCommand: ParsableCommand {
   @Flag(name: .customLong("resume"), help: "Continue unfinished pairs from their checkpoints; finished pairs are not redone.")
   var resume = false
   @OptionGroup var overrides: ManifestOverrides
+  @OptionGroup var options: RunOptions
 
   func run() throws {
     let start = Date()
@@ -89,15 +90,16 @@ struct RunCommand: ParsableCommand {
       writeStandardError(error.description + "\n")
       throw ExitCode(ExitStatus.error.rawValue)
     }
-    let problems = overrides.apply(to: &m, pairs: pairs)
+    let problems = overrides.apply(to: &m, pairs: pairs) + options.apply(to: &m)
     guard problems.isEmpty else {
       for p in problems { writeStandardError("bucket-delta: error: \(p)\n") }
       throw ExitCode(ExitStatus.error.rawValue)
     }
     logger.info("Manifest \(manifest): \(m.pairs.count) pairs")
-    let summary = ManifestRunner(
-      manifest: m, logger: logger, startTime: start, toolVersion: BucketDeltaCommand.version, resume: resume
-    ).run()
+    var runner = ManifestRunner(
+      manifest: m, logger: logger, startTime: start, toolVersion: BucketDeltaCommand.version, resume: resume)
+    runner.progress = ProgressDisplay.choose(explicit: options.progress)
+    let summary = runner.run()
     if summary.exit_code != 0 { throw ExitCode(summary.exit_code) }
   }
 }

@@ -13,6 +13,7 @@ struct SideConfig {
   var bucket: String
   var endpoint: S3Endpoint
   var credentials: Credentials
+  var credentialSource: String
   var prefix: String
   var endpointURL: String
 }
@@ -34,6 +35,8 @@ struct SinglePairConfig {
   var logLevel: String
   var summary: String?
   var resume: Bool
+  /// A secret came from a flag (visible to other users in the process list).
+  var secretsOnCommandLine: Bool
 }
 
 extension CompareCommand {
@@ -41,7 +44,10 @@ extension CompareCommand {
   func validated(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SinglePairConfig {
     var problems: [String] = []
 
-    func side(_ name: String, bucket: String?, endpoint: String?, access: String?, secret: String?, region: String, prefix: String) -> SideConfig? {
+    func side(
+      _ name: String, bucket: String?, endpoint: String?, access: String?, secret: String?, profile: String?, region: String,
+      prefix: String
+    ) -> SideConfig? {
       var ok = true
       let b = bucket?.trimmingCharacters(in: .whitespaces) ?? ""
       if b.isEmpty {
@@ -60,26 +66,39 @@ extension CompareCommand {
         problems.append("--\(name)_endpoint_url is required")
         ok = false
       }
-      let ak = access ?? environment["AWS_ACCESS_KEY_ID"]
-      let sk = secret ?? environment["AWS_SECRET_ACCESS_KEY"]
-      if ak == nil || ak!.isEmpty || sk == nil || sk!.isEmpty {
-        problems.append(
-          "no credentials for the \(name): pass --\(name)_access_key and --\(name)_secret_key, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        ok = false
+      var credentials: Credentials?
+      var source = ""
+      if access != nil || secret != nil {
+        if let access, !access.isEmpty, let secret, !secret.isEmpty {
+          credentials = Credentials(accessKeyID: access, secretAccessKey: secret)
+          source = "--\(name)_access_key/--\(name)_secret_key"
+          secretFlagsUsed = true
+        } else {
+          problems.append("--\(name)_access_key and --\(name)_secret_key go together: pass both")
+        }
+      } else {
+        switch CredentialChain(environment: environment).resolve(.init(profile: profile)) {
+        case .success(let r):
+          credentials = r.credentials
+          source = r.source
+        case .failure(let e):
+          problems.append(
+            "credentials for the \(name): \(e.description) (or pass --\(name)_profile, or --\(name)_access_key and --\(name)_secret_key)")
+        }
       }
-      guard ok, let ep, let ak, let sk else { return nil }
-      let token = access == nil ? environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } : nil
+      guard ok, let ep, let credentials else { return nil }
       return SideConfig(
-        bucket: b, endpoint: ep, credentials: Credentials(accessKeyID: ak, secretAccessKey: sk, sessionToken: token),
-        prefix: prefix, endpointURL: endpoint!)
+        bucket: b, endpoint: ep, credentials: credentials, credentialSource: source, prefix: prefix,
+        endpointURL: endpoint!)
     }
 
+    var secretFlagsUsed = false
     let src = side(
       "source", bucket: sourceBucket, endpoint: sourceEndpoint, access: sourceAccessKey, secret: sourceSecretKey,
-      region: sourceRegion, prefix: sourcePrefix)
+      profile: sourceProfile, region: sourceRegion, prefix: sourcePrefix)
     let dst = side(
       "destination", bucket: destinationBucket, endpoint: destinationEndpoint, access: destinationAccessKey,
-      secret: destinationSecretKey, region: destinationRegion, prefix: destinationPrefix)
+      secret: destinationSecretKey, profile: destinationProfile, region: destinationRegion, prefix: destinationPrefix)
 
     let output = outputFile?.trimmingCharacters(in: .whitespaces) ?? ""
     if output.isEmpty {
@@ -106,6 +125,6 @@ extension CompareCommand {
       numConnections: numConnections, numObjectsReport: numObjectsReport, pageSize: listPageSize,
       maxAttempts: maxAttempts, deep: !shallowCheck.value, compareTags: compareObjectTags.value,
       numProcesses: numProcesses, maxQueueSize: maxQueueSize, logLevel: logLevel.rawValue, summary: summary,
-      resume: resume)
+      resume: resume, secretsOnCommandLine: secretFlagsUsed)
   }
 }

@@ -14,7 +14,8 @@ struct SinglePairRun {
     func endpoint(_ name: String, _ s: SideConfig) -> EndpointConfig {
       EndpointConfig(
         name: name, url: s.endpointURL, region: s.endpoint.region, addressing: s.endpoint.addressing,
-        credentials: s.credentials)
+        credentials: s.credentials, credentialSource: s.credentialSource,
+        tls: TLSSettings(caBundle: ProcessInfo.processInfo.environment["AWS_CA_BUNDLE"].flatMap { $0.isEmpty ? nil : $0 }))
     }
     var tuning = Tuning()
     tuning.numProcesses = config.numProcesses
@@ -35,13 +36,5 @@ struct SinglePairRun {
         dir: URL(fileURLWithPath: config.outputFile).deletingLastPathComponent().path, format: config.format,
         summary: config.summary),
       pairs: [pair], logLevel: config.logLevel)
-  }
-
-  func run() -> Int32 {
-    var runner = ManifestRunner(
-      manifest: manifest(), logger: logger, startTime: startTime, toolVersion: BucketDeltaCommand.version,
-      resume: config.resume)
-    runner.singlePair = true
-    return runner.run().exit_code
   }
 }

@@ -11,7 +11,6 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
   private var pending: [Job] = []
   private var stopping = false
   private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
-  private let verifyTLS: Bool
   private var thread: Thread?
 
   private static let globalInit: Bool = {
@@ -20,12 +19,10 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
 
   /// - Parameters:
   ///   - maxConnectionsPerHost: connections kept and used per host (`--num_connections`).
-  ///   - verifyTLS: verify server certificates (on by default).
-  public init(maxConnectionsPerHost: Int, verifyTLS: Bool = true) {
+  public init(maxConnectionsPerHost: Int) {
     precondition(Self.globalInit, "curl_global_init failed")
     guard let m = curl_multi_init() else { fatalError("curl_multi_init failed") }
     multi = m
-    self.verifyTLS = verifyTLS
     let k = max(1, maxConnectionsPerHost)
     _ = bd_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, k)
     _ = bd_multi_setopt_long(m, CURLMOPT_MAXCONNECTS, k * 4)
@@ -112,8 +109,9 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     _ = bd_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
     _ = bd_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(r.timeout * 1000))
     _ = bd_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, 15_000)
-    _ = bd_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, verifyTLS ? 1 : 0)
-    _ = bd_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, verifyTLS ? 2 : 0)
+    _ = bd_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, r.tls.verify ? 1 : 0)
+    _ = bd_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, r.tls.verify ? 2 : 0)
+    if let ca = r.tls.caBundle { _ = bd_easy_setopt_string(easy, CURLOPT_CAINFO, ca) }
     if r.method == "HEAD" {
       _ = bd_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
     } else if r.method != "GET" {
@@ -170,7 +168,15 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     case CURLE_OPERATION_TIMEDOUT: kind = .timeout
     case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE:
       kind = .reset
-    case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM:
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return TransportError(
+        kind: .tls,
+        message:
+          "the server's TLS certificate is not trusted (\(text), curl error \(code.rawValue)). If the endpoint uses a private CA, set ca_bundle in the manifest (or AWS_CA_BUNDLE) to that CA's PEM file")
+    case CURLE_SSL_CACERT_BADFILE:
+      return TransportError(
+        kind: .tls, message: "cannot use the CA bundle (\(text), curl error \(code.rawValue)): check the ca_bundle / AWS_CA_BUNDLE path")
+    case CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM:
       kind = .tls
     default: kind = .other
     }

@@ -7,16 +7,32 @@ public struct HTTPRequest: Sendable {
   public var maxResponseBytes: Int
   /// Whole-request timeout in seconds.
   public var timeout: Double
+  /// How HTTPS server certificates are checked.
+  public var tls: TLSSettings
 
   public init(
     method: String, url: String, headers: [(String, String)], maxResponseBytes: Int = 64 << 20,
-    timeout: Double = 120
+    timeout: Double = 120, tls: TLSSettings = TLSSettings()
   ) {
     self.method = method
     self.url = url
     self.headers = headers
     self.maxResponseBytes = maxResponseBytes
     self.timeout = timeout
+    self.tls = tls
+  }
+}
+
+/// Certificate checking for HTTPS endpoints: verified against the system's CAs by default.
+public struct TLSSettings: Sendable, Equatable {
+  /// A PEM file of CA certificates to trust instead of the system's (`ca_bundle`, `AWS_CA_BUNDLE`).
+  public var caBundle: String?
+  /// false only with an explicit `insecure_skip_tls_verify`.
+  public var verify: Bool
+
+  public init(caBundle: String? = nil, verify: Bool = true) {
+    self.caBundle = caBundle
+    self.verify = verify
   }
 }
 

@@ -34,9 +34,20 @@ public struct ObjectDetails: Sendable, Equatable, Codable {
 
   /// Reads the details from a HeadObject response. Only documented headers count: servers add
   /// their own (SeaweedFS sends `seaweed-*` and one `x-amz-tagging-<key>` per tag).
-  public init(head response: HTTPResponse) {
-    etag = unquoteETag(response.header("etag") ?? "")
-    size = response.header("content-length").flatMap { Int64($0) }
+  /// An answer without an ETag or a numeric Content-Length is refused: two such answers would
+  /// otherwise compare equal and pass as identical.
+  public init(head response: HTTPResponse) throws(ProtocolError) {
+    guard let rawETag = response.header("etag"), !unquoteETag(rawETag).isEmpty else {
+      throw ProtocolError("HeadObject answer has no ETag header")
+    }
+    guard let lengthText = response.header("content-length") else {
+      throw ProtocolError("HeadObject answer has no Content-Length header")
+    }
+    guard let length = Int64(lengthText), length >= 0 else {
+      throw ProtocolError("HeadObject answer has an invalid Content-Length '\(lengthText.prefix(40))'")
+    }
+    etag = unquoteETag(rawETag)
+    size = length
     var meta: [String: String] = [:]
     for (name, value) in response.headers where name.hasPrefix("x-amz-meta-") {
       meta[String(name.dropFirst("x-amz-meta-".count))] = value

@@ -25,6 +25,16 @@ public struct RetryPolicy: Sendable {
     }
   }
 
+  /// Whether an answer asks the client to slow down (lowers the endpoint's concurrency): 429, any 503
+  /// (S3's `SlowDown`; HEAD answers carry no error code), and the throttling codes.
+  public static func isThrottling(status: Int, code: String?) -> Bool {
+    if status == 429 || status == 503 { return true }
+    switch code {
+    case "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded": return true
+    default: return false
+    }
+  }
+
   /// Whether a transport failure is worth another attempt.
   public static func isRetryable(_ error: TransportError) -> Bool {
     switch error.kind {

@@ -7,18 +7,36 @@ public final class RequestStats: @unchecked Sendable {
   private let lock = NSLock()
   private var _requests = 0
   private var _retries = 0
+  private var _throttled = 0
 
   public init() {}
 
-  func record(request: Bool = true, retry: Bool = false) {
+  func record(retry: Bool) {
     lock.lock()
-    if request { _requests += 1 }
+    _requests += 1
     if retry { _retries += 1 }
     lock.unlock()
   }
 
+  func recordThrottled() { lock.withLock { _throttled += 1 } }
+
+  /// Requests sent, retries included.
   public var requests: Int { lock.withLock { _requests } }
+  /// Requests that were second or later attempts.
   public var retries: Int { lock.withLock { _retries } }
+  /// Answers that asked us to slow down (503 SlowDown, 429, Throttling).
+  public var throttled: Int { lock.withLock { _throttled } }
+}
+
+/// How one client sends its requests.
+public struct ClientOptions: Sendable {
+  public var retry = RetryPolicy()
+  /// Seconds before a request is abandoned (and retried).
+  public var requestTimeout: Double = 120
+  public var tls = TLSSettings()
+  /// Shared by every client of the process that talks to the same endpoint; nil: no admission control.
+  public var governor: RequestGovernor?
+  public init() {}
 }
 
 /// A read-only S3 client for one endpoint and one set of credentials.
@@ -30,6 +48,7 @@ public final class S3Client: Sendable {
   private let signer: SigV4Signer
   private let transport: any HTTPTransport
   private let retry: RetryPolicy
+  private let options: ClientOptions
   private let clock: @Sendable () -> Date
   private let sleep: @Sendable (Double) -> Void
   private let random: @Sendable () -> Double
@@ -39,7 +58,7 @@ public final class S3Client: Sendable {
   ///   - clock, sleep, random: injected so tests control time and jitter.
   public init(
     endpoint: S3Endpoint, credentials: Credentials, transport: any HTTPTransport,
-    retry: RetryPolicy = RetryPolicy(), logger: Logger,
+    retry: RetryPolicy? = nil, options: ClientOptions = ClientOptions(), logger: Logger,
     clock: @escaping @Sendable () -> Date = { Date() },
     sleep: @escaping @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) },
     random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
@@ -47,7 +66,8 @@ public final class S3Client: Sendable {
     self.endpoint = endpoint
     self.signer = SigV4Signer(credentials: credentials, region: endpoint.region)
     self.transport = transport
-    self.retry = retry
+    self.retry = retry ?? options.retry
+    self.options = options
     self.logger = logger
     self.clock = clock
     self.sleep = sleep
@@ -91,12 +111,15 @@ public final class S3Client: Sendable {
       let headers = signer.sign(
         method: method, canonicalPath: path, query: query, headers: [("host", host)], date: clock())
       stats.record(retry: attempt > 1)
-      let result = transport.send(HTTPRequest(method: method, url: url, headers: headers))
+      let ticket = options.governor?.acquire()
+      let result = transport.send(
+        HTTPRequest(method: method, url: url, headers: headers, timeout: options.requestTimeout, tls: options.tls))
       let failure: S3Error
       var retryAfter: String? = nil
       var retryable: Bool
       switch result {
       case .success(let response) where (200..<300).contains(response.status):
+        if let ticket { options.governor?.release(ticket, .success) }
         return (response, attempt)
       case .success(let response):
         let body = ServiceErrorBody.parse(status: response.status, body: response.body, headers: response)
@@ -107,7 +130,11 @@ public final class S3Client: Sendable {
           attempts: attempt)
         retryable = RetryPolicy.isRetryable(status: response.status, code: body.code)
         retryAfter = response.header("retry-after")
+        let throttled = RetryPolicy.isThrottling(status: response.status, code: body.code)
+        if throttled { stats.recordThrottled() }
+        if let ticket { options.governor?.release(ticket, throttled ? .throttled : .failed) }
       case .failure(let error):
+        if let ticket { options.governor?.release(ticket, .failed) }
         failure = S3Error(
           kind: .transport(error), operation: operation, endpoint: endpoint.description,
           bucket: bucket, key: key, attempts: attempt)
@@ -143,7 +170,15 @@ extension S3Client {
 
   /// HeadObject, plus GetObjectTagging when `tags` is true.
   public func objectDetails(bucket: String, key: String, tags: Bool) throws(S3Error) -> ObjectDetails {
-    var details = ObjectDetails(head: try headObject(bucket: bucket, key: key))
+    let head = try headObject(bucket: bucket, key: key)
+    var details: ObjectDetails
+    do {
+      details = try ObjectDetails(head: head)
+    } catch {
+      throw S3Error(
+        kind: .protocolViolation(error.description), operation: "HeadObject", endpoint: endpoint.description,
+        bucket: bucket, key: key)
+    }
     if tags { details.tags = try getObjectTagging(bucket: bucket, key: key) }
     return details
   }

@@ -34,14 +34,14 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
   private var current: [ListedObject] = []
   private var index = 0
 
-  public init(target: ListingTarget, side: Side, prefetchPages: Int = 2, logger: Logger) {
+  public init(target: ListingTarget, side: Side, prefetchPages: Int = 2, logger: Logger, progress: PairProgress? = nil) {
     self.prefetchPages = max(1, prefetchPages)
-    let t = Thread { [self] in self.produce(target: target, side: side, logger: logger) }
+    let t = Thread { [self] in self.produce(target: target, side: side, logger: logger, progress: progress) }
     t.name = "list-\(side)"
     t.start()
   }
 
-  private func produce(target: ListingTarget, side: Side, logger: Logger) {
+  private func produce(target: ListingTarget, side: Side, logger: Logger, progress: PairProgress?) {
     var token: String? = nil
     var seenTokens = Set<String>()
     var pagesRead = 0
@@ -79,6 +79,7 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
         }
         logger.debug("Listed page \(pagesRead) of \(side) bucket \(target.bucket): \(objects.count) objects")
         result = .success(objects)
+        progress?.listed(side, count: objects.count, finished: token == nil)
       } catch {
         result = .failure(error)
         token = nil

@@ -12,13 +12,24 @@ public struct EndpointConfig: Sendable {
   public var region: String
   public var addressing: AddressingStyle
   public var credentials: Credentials
+  /// Where the credentials came from (for the log; never the values).
+  public var credentialSource: String
+  /// Requests per second to this endpoint, for the whole run (all processes together).
+  public var maxRequestsPerSecond: Double?
+  public var tls: TLSSettings
 
-  public init(name: String, url: String, region: String, addressing: AddressingStyle, credentials: Credentials) {
+  public init(
+    name: String, url: String, region: String, addressing: AddressingStyle, credentials: Credentials,
+    credentialSource: String = "", maxRequestsPerSecond: Double? = nil, tls: TLSSettings = TLSSettings()
+  ) {
     self.name = name
     self.url = url
     self.region = region
     self.addressing = addressing
     self.credentials = credentials
+    self.credentialSource = credentialSource
+    self.maxRequestsPerSecond = maxRequestsPerSecond
+    self.tls = tls
   }
 }
 
@@ -44,6 +55,8 @@ public struct Tuning: Sendable, Equatable {
   public var listPageSize = 1000
   public var maxAttempts = 8
   public var parallelPairs = 1
+  /// Seconds before one request is abandoned (and retried).
+  public var requestTimeout: Double = 120
   public init() {}
 }
 
@@ -76,11 +89,17 @@ public struct OutputConfig: Sendable {
   public var format: ReportFormat
   /// nil: no summary file (single-pair runs without `--summary`).
   public var summary: String?
+  /// A JUnit XML file to write (one test case per pair).
+  public var junit: String?
+  /// A Prometheus textfile to write (node_exporter's textfile collector).
+  public var metricsFile: String?
 
-  public init(dir: String, format: ReportFormat, summary: String?) {
+  public init(dir: String, format: ReportFormat, summary: String?, junit: String? = nil, metricsFile: String? = nil) {
     self.dir = dir
     self.format = format
     self.summary = summary
+    self.junit = junit
+    self.metricsFile = metricsFile
   }
 }
 

@@ -7,6 +7,10 @@ import S3
 public struct ManifestDecoder {
   public var file: String
   public var environment: [String: String]
+  /// Reads files the manifest names (the shared credentials file, CA bundles); injected for tests.
+  public var readFile: (String) -> String? = { path in
+    FileManager.default.contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) }
+  }
   private var diagnostics: [ManifestDiagnostic] = []
 
   public init(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -84,7 +88,9 @@ public struct ManifestDecoder {
     var output = OutputConfig(dir: "reports", format: .text, summary: nil)
     var summarySet = false
     if let out = top["output"] {
-      let f = fields(out, "output", allowed: ["dir", "format", "summary"])
+      let f = fields(out, "output", allowed: ["dir", "format", "summary", "junit", "metrics_file"])
+      if let j = f["junit"], let v = nonEmpty(j, "output.junit") { output.junit = v }
+      if let m = f["metrics_file"], let v = nonEmpty(m, "output.metrics_file") { output.metricsFile = v }
       if let d = f["dir"], let v = nonEmpty(d, "output.dir") { output.dir = v }
       if let fm = f["format"], let v = enumValue(fm, "output.format", ReportFormat.self) { output.format = v }
       if let s = f["summary"], let v = nonEmpty(s, "output.summary") {
@@ -145,7 +151,10 @@ public struct ManifestDecoder {
     var t = Tuning()
     let f = fields(
       node, "defaults.tuning",
-      allowed: ["num_processes", "num_connections", "max_queue_size", "num_objects_report", "list_page_size", "max_attempts", "parallel_pairs"])
+      allowed: [
+        "num_processes", "num_connections", "max_queue_size", "num_objects_report", "list_page_size", "max_attempts",
+        "parallel_pairs", "request_timeout_seconds",
+      ])
     func positive(_ key: String, _ max: Int = Int.max) -> Int? {
       guard let n = f[key], let v = int(n, "defaults.tuning.\(key)") else { return nil }
       guard v >= 1, v <= max else {
@@ -161,6 +170,11 @@ public struct ManifestDecoder {
     if let v = positive("list_page_size", 1000) { t.listPageSize = v }
     if let v = positive("max_attempts", 100) { t.maxAttempts = v }
     if let v = positive("parallel_pairs", 64) { t.parallelPairs = v }
+    if let n = f["request_timeout_seconds"], let v = number(n, "defaults.tuning.request_timeout_seconds") {
+      if v >= 1 && v <= 3600 { t.requestTimeout = v } else {
+        error(n, "defaults.tuning.request_timeout_seconds", "must be between 1 and 3600, got \(v)")
+      }
+    }
     return t
   }
 
@@ -172,7 +186,11 @@ public struct ManifestDecoder {
       }
     }
     let f = fields(
-      node, path, allowed: ["url", "region", "addressing_style", "access_key_env", "secret_key_env", "session_token_env"],
+      node, path,
+      allowed: [
+        "url", "region", "addressing_style", "access_key_env", "secret_key_env", "session_token_env", "profile",
+        "max_requests_per_second", "ca_bundle", "insecure_skip_tls_verify",
+      ],
       ignoring: ["access_key", "secret_key", "session_token", "secret_access_key", "access_key_id"])
     guard case .mapping = node else { return nil }
     var ok = true
@@ -193,25 +211,37 @@ public struct ManifestDecoder {
       if f["url"] == nil { error(node, "\(path).url", "is required") }
       ok = false
     }
-    func env(_ key: String, required: Bool) -> String? {
-      guard let n = f[key] else {
-        if required { error(node, "\(path).\(key)", "is required (the name of an environment variable)") }
-        return nil
-      }
-      guard let varName = nonEmpty(n, "\(path).\(key)") else { return nil }
-      guard let value = environment[varName], !value.isEmpty else {
-        error(n, "\(path).\(key)", "environment variable \(varName) is not set")
-        return nil
-      }
-      return value
+    func envName(_ key: String) -> String? { f[key].flatMap { nonEmpty($0, "\(path).\(key)") } }
+    let request = CredentialChain.Request(
+      accessKeyEnv: envName("access_key_env"), secretKeyEnv: envName("secret_key_env"),
+      sessionTokenEnv: envName("session_token_env"), profile: f["profile"].flatMap { nonEmpty($0, "\(path).profile") })
+    var credentials: CredentialChain.Resolved?
+    switch CredentialChain(environment: environment, readFile: readFile).resolve(request) {
+    case .success(let r): credentials = r
+    case .failure(let e) where !e.fields.isEmpty:
+      for (field, message) in e.fields { error(f[field] ?? node, "\(path).\(field)", message) }
+    case .failure(let e):
+      let at = f["profile"] ?? f["access_key_env"] ?? f["secret_key_env"] ?? node
+      error(at, "\(path)", "credentials: \(e.description)")
     }
-    let ak = env("access_key_env", required: true)
-    let sk = env("secret_key_env", required: true)
-    let token = env("session_token_env", required: false)
-    guard ok, let ak, let sk else { return nil }
+    var rate: Double?
+    if let r = f["max_requests_per_second"], let v = number(r, "\(path).max_requests_per_second") {
+      if v > 0 { rate = v } else { error(r, "\(path).max_requests_per_second", "must be a positive number, got \(v)") }
+    }
+    var tls = TLSSettings()
+    if let c = f["ca_bundle"], let v = nonEmpty(c, "\(path).ca_bundle") {
+      if readFile(v) == nil {
+        error(c, "\(path).ca_bundle", "cannot read the CA bundle '\(v)'")
+      }
+      tls.caBundle = v
+    } else if let v = environment["AWS_CA_BUNDLE"], !v.isEmpty {
+      tls.caBundle = v
+    }
+    if let i = f["insecure_skip_tls_verify"], let v = bool(i, "\(path).insecure_skip_tls_verify") { tls.verify = !v }
+    guard ok, let credentials else { return nil }
     return EndpointConfig(
-      name: name, url: url, region: region, addressing: style,
-      credentials: Credentials(accessKeyID: ak, secretAccessKey: sk, sessionToken: token))
+      name: name, url: url, region: region, addressing: style, credentials: credentials.credentials,
+      credentialSource: credentials.source, maxRequestsPerSecond: rate, tls: tls)
   }
 
   private mutating func side(_ node: YAMLNode?, _ path: String, declared: [String], parent: YAMLNode) -> PairSide? {
@@ -302,6 +332,14 @@ public struct ManifestDecoder {
   private mutating func int(_ node: YAMLNode, _ path: String) -> Int? {
     guard case .scalar(let s, let plain, _) = node, plain, let v = Int(s) else {
       error(node, path, "must be an integer, got \(describe(node))")
+      return nil
+    }
+    return v
+  }
+
+  private mutating func number(_ node: YAMLNode, _ path: String) -> Double? {
+    guard case .scalar(let s, let plain, _) = node, plain, let v = Double(s), v.isFinite else {
+      error(node, path, "must be a number, got \(describe(node))")
       return nil
     }
     return v

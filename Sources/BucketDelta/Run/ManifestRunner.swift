@@ -15,6 +15,8 @@ public struct ManifestRunner: Sendable {
   public var stateDirectory: String
   /// A single-pair run from flags: `--resume` needs a checkpoint (finished runs are not remembered).
   public var singlePair = false
+  /// The live progress block (on a terminal), nil for none.
+  public var progress: ProgressDisplay?
 
   public init(
     manifest: Manifest, logger: Logger, startTime: Date = Date(), toolVersion: String, resume: Bool = false,
@@ -53,14 +55,25 @@ public struct ManifestRunner: Sendable {
     let tuning = manifest.tuning
     let transport = CurlTransport(maxConnectionsPerHost: tuning.numConnections)
     defer { transport.shutdown() }
-    var clients: [String: S3Client] = [:]
-    for (name, ep) in manifest.endpoints {
-      if let endpoint = try? S3Endpoint(url: ep.url, region: ep.region, addressing: ep.addressing) {
-        clients[name] = S3Client(
-          endpoint: endpoint, credentials: ep.credentials, transport: transport,
-          retry: RetryPolicy(maxAttempts: tuning.maxAttempts), logger: logger)
+    let hasDeep = manifest.pairs.contains(where: { $0.check == .deep })
+    // With deep pairs, the coordinator and each worker take an equal share of every rate cap.
+    let rateShare = hasDeep ? 1 / Double(tuning.numProcesses + 1) : 1
+    let used = Set(manifest.pairs.flatMap { [$0.source.endpoint, $0.destination.endpoint] })
+    for name in used.sorted() {
+      guard let ep = manifest.endpoints[name] else { continue }
+      if !ep.credentialSource.isEmpty { logger.debug("Endpoint \(name): credentials from \(ep.credentialSource)") }
+      if !ep.tls.verify {
+        logger.warning(
+          "INSECURE: TLS certificates of endpoint \(name) (\(ep.url)) are NOT verified (insecure_skip_tls_verify): anyone on the network path can impersonate it")
+      }
+      if let cap = ep.maxRequestsPerSecond {
+        logger.info("Endpoint \(name): at most \(cap) requests/second in all")
       }
     }
+    let factory = ClientFactory(
+      targets: manifest.endpoints.values.map { ClientFactory.Target($0) }, transport: transport,
+      maxConcurrency: tuning.numConnections, rateShare: rateShare, maxAttempts: tuning.maxAttempts,
+      requestTimeout: tuning.requestTimeout, logger: logger)
     if manifest.pairs.contains(where: { $0.reportPath == nil }) {
       try? FileManager.default.createDirectory(
         atPath: manifest.output.dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -69,10 +82,12 @@ public struct ManifestRunner: Sendable {
     let router = ResultRouter()
     var pool: WorkerPool?
     var poolError: String?
-    if manifest.pairs.contains(where: { $0.check == .deep }) {
-      let config = WorkerConfig(
+    if hasDeep {
+      var config = WorkerConfig(
         pairs: manifest.pairs.map { workerPair($0) }, numConnections: tuning.numConnections,
         maxAttempts: tuning.maxAttempts, logLevel: manifest.logLevel)
+      config.requestTimeout = tuning.requestTimeout
+      config.rateShare = rateShare
       do {
         logger.info("Starting \(tuning.numProcesses) deep-check worker processes")
         let p = try WorkerPool(
@@ -88,7 +103,8 @@ public struct ManifestRunner: Sendable {
     }
     defer { pool?.shutdown() }
 
-    let endpointClients = clients
+    progress?.start()
+    defer { progress?.stop() }
     let results = PairResults(count: manifest.pairs.count)
     let next = Counter()
     let threads = max(1, min(tuning.parallelPairs, manifest.pairs.count))
@@ -97,7 +113,7 @@ public struct ManifestRunner: Sendable {
       group.enter()
       let t = Thread { [self, pool, poolError] in
         while interruptSignal == 0, let i = next.take(below: manifest.pairs.count) {
-          results.set(i, runPair(i, clients: endpointClients, pool: pool, poolError: poolError, router: router))
+          results.set(i, runPair(i, clients: factory, pool: pool, poolError: poolError, router: router))
         }
         group.leave()
       }
@@ -121,6 +137,24 @@ public struct ManifestRunner: Sendable {
         summary.exit_code = 2
       }
     }
+    if let path = manifest.output.junit {
+      do {
+        try writeAtomically(data: Array(JUnitReport.xml(summary).utf8), to: path)
+      } catch {
+        logger.error("Cannot write the JUnit file: \(error)")
+        summary.exit_code = 2
+      }
+    }
+    if let path = manifest.output.metricsFile {
+      let previous = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+      do {
+        let text = PrometheusMetrics.text(summary, finishedAt: Date(), previous: previous)
+        try writeAtomically(data: Array(text.utf8), to: path, mode: 0o644)
+      } catch {
+        logger.error("Cannot write the metrics file: \(error)")
+        summary.exit_code = 2
+      }
+    }
     if manifest.pairs.count > 1 || manifest.output.summary != nil {
       logger.info("------Summary------")
       for p in summary.pairs {
@@ -138,12 +172,13 @@ public struct ManifestRunner: Sendable {
       return WorkerSide(
         endpointURL: ep.url, region: ep.region, addressing: ep.addressing.rawValue, bucket: s.bucket, prefix: s.prefix,
         accessKeyID: ep.credentials.accessKeyID, secretAccessKey: ep.credentials.secretAccessKey,
-        sessionToken: ep.credentials.sessionToken)
+        sessionToken: ep.credentials.sessionToken, maxRequestsPerSecond: ep.maxRequestsPerSecond,
+        caBundle: ep.tls.caBundle, verifyTLS: ep.tls.verify)
     }
     return WorkerPair(source: side(p.source), destination: side(p.destination), compareTags: p.compareObjectTags)
   }
 
-  private func runPair(_ index: Int, clients: [String: S3Client], pool: WorkerPool?, poolError: String?, router: ResultRouter) -> PairSummary {
+  private func runPair(_ index: Int, clients: ClientFactory, pool: WorkerPool?, poolError: String?, router: ResultRouter) -> PairSummary {
     let pair = manifest.pairs[index]
     let started = Date()
     let path = reportPath(pair)
@@ -152,7 +187,8 @@ public struct ManifestRunner: Sendable {
       source: "\(pair.source.endpoint):\(pair.source.bucket)/\(pair.source.prefix)",
       destination: "\(pair.destination.endpoint):\(pair.destination.bucket)/\(pair.destination.prefix)",
       objects_compared: 0, only_in_source: 0, only_in_destination: 0, different: 0, errors: 0, duration_seconds: 0,
-      objects_per_second: 0, report: path, sorted_listings: [], worker_restarts: 0, resumed: 0, error: nil)
+      objects_per_second: 0, report: path, sorted_listings: [], worker_restarts: 0, resumed: 0, requests: 0, retries: 0,
+      throttled: 0, error: nil)
     if manifest.pairs.count > 1 { logger.info("------Pair \(pair.name)------") }
     let store = checkpointStore(pair)
     let doneMarker = store.path + ".done"
@@ -172,11 +208,22 @@ public struct ManifestRunner: Sendable {
       unlink(doneMarker)
     }
     var result = PairResult()
+    var listingClients: [S3Client] = []
+    let countFile = store.path + ".count"
+    let previousTotal = FileManager.default.contents(atPath: countFile).flatMap {
+      Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+    let pairProgress = PairProgress(name: pair.name, previousTotal: previousTotal, started: started)
+    progress?.add(pairProgress)
+    defer { progress?.remove(pairProgress) }
     do {
       if pair.check == .deep, pool == nil { throw WorkerError(poolError ?? "no worker pool") }
-      guard let src = clients[pair.source.endpoint], let dst = clients[pair.destination.endpoint] else {
+      guard let srcEP = manifest.endpoints[pair.source.endpoint], let dstEP = manifest.endpoints[pair.destination.endpoint],
+        let src = clients.client(.init(srcEP)), let dst = clients.client(.init(dstEP))
+      else {
         throw WorkerError("endpoint not available")
       }
+      listingClients = [src, dst]
       var options = PairOptions()
       options.reportFormat = manifest.output.format
       options.numObjectsReport = manifest.tuning.numObjectsReport
@@ -184,6 +231,7 @@ public struct ManifestRunner: Sendable {
       options.maxQueueSize = manifest.tuning.maxQueueSize
       options.checkpoint = store
       options.resume = pairResume
+      options.progress = pairProgress
       logger.debug(
         "Check type: \(pair.check.rawValue), compare_object_tags=\(pair.compareObjectTags), num_processes=\(manifest.tuning.numProcesses), num_connections=\(manifest.tuning.numConnections), max_queue_size=\(manifest.tuning.maxQueueSize)")
       let comparison = PairComparison(
@@ -208,6 +256,12 @@ public struct ManifestRunner: Sendable {
     summary.sorted_listings = result.sortedSides.map(\.rawValue)
     summary.worker_restarts = result.workerRestarts
     summary.resumed = result.resumes
+    summary.requests = result.workerRequests + listingClients.reduce(0) { $0 + $1.stats.requests }
+    summary.retries = result.workerRetries + listingClients.reduce(0) { $0 + $1.stats.retries }
+    summary.throttled = result.workerThrottled + listingClients.reduce(0) { $0 + $1.stats.throttled }
+    if summary.error == nil {
+      try? writeAtomically(data: Array("\(result.objectsProcessed)\n".utf8), to: countFile)
+    }
     if summary.error == nil && !singlePair {
       let encoder = JSONEncoder()
       if let data = try? encoder.encode(DoneMarker(fingerprint: store.fingerprint, summary: summary)) {
@@ -221,6 +275,7 @@ public struct ManifestRunner: Sendable {
     logger.info("Total objects with differences: \(result.objectsWithDifferences)")
     logger.info("Total execution time: \(String(format: "%.2f", total)) seconds")
     logger.info("Throughput: \(String(format: "%.2f", total > 0 ? Double(result.objectsProcessed) / total : 0)) objects/second")
+    logger.info("Requests: \(summary.requests), retries: \(summary.retries), throttled: \(summary.throttled)")
     logger.info("------End of report------")
     if let e = summary.error {
       logger.error("Comparison of \(pair.name) did not complete: \(e)")

@@ -19,6 +19,8 @@ public struct PairOptions: Sendable {
   public var checkpoint: CheckpointStore?
   /// Continue from the checkpoint instead of starting over.
   public var resume = false
+  /// Live counters for the progress display.
+  public var progress: PairProgress?
   public init() {}
 }
 
@@ -36,6 +38,10 @@ public struct PairResult: Sendable, Equatable {
   public var resumes = 0
   /// Sides whose listing was not in byte order and had to be sorted.
   public var sortedSides: [Side] = []
+  /// Requests made by deep-check workers for this pair, retries among them, throttling answers.
+  public var workerRequests = 0
+  public var workerRetries = 0
+  public var workerThrottled = 0
 
   public var objectsWithDifferences: Int { onlyInSource + onlyInDestination + different + errors }
   public init() {}
@@ -101,12 +107,14 @@ public struct PairComparison {
         result.sortedSides = [Side.source, .destination].filter(sortedSides.contains)
         result.workerRestarts = pool?.restartCount ?? 0
         result.resumes = base?.resumes ?? 0
+        (result.workerRequests, result.workerRetries, result.workerThrottled) = sink.requestCounts
         options.checkpoint?.delete()
         return result
       } catch let e as ListingOrderError where e.kind == .backwards && !sortedSides.contains(e.side) {
         logger.warning(
           "\(e.description). Comparing again with the \(e.side) listing sorted by UTF-8 bytes (bounded memory, spilled to disk)")
         sortedSides.insert(e.side)
+        options.progress?.restartListing()
       }
     }
   }
@@ -114,7 +122,7 @@ public struct PairComparison {
   private func stream(_ side: Side, sorted: Bool) throws -> (ObjectStream, PagedListing) {
     let target = side == .source ? source : destination
     logger.info("Listing all objects from \(side) bucket: \(target.bucket)")
-    let listing = PagedListing(target: target, side: side, logger: logger)
+    let listing = PagedListing(target: target, side: side, logger: logger, progress: options.progress)
     let location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
     guard sorted else { return (OrderGuard(listing, side: side, location: location), listing) }
     let dir = options.temporaryDirectory.appendingPathComponent(
@@ -199,6 +207,7 @@ public struct PairComparison {
           try report.write(
             options.reportFormat.line(for: d, sourceBucket: source.bucket, destinationBucket: destination.bucket))
         }
+        options.progress?.compared(total: result.objectsProcessed, differences: result.objectsWithDifferences)
         if result.objectsProcessed % options.numObjectsReport == 0 {
           let now = Date()
           logger.info(
@@ -246,11 +255,21 @@ final class ResultSink: @unchecked Sendable {
   // @unchecked: `window` is guarded by `lock`.
   private let lock = NSLock()
   private var _window: ReorderWindow?
+  private var counts = (0, 0, 0)
   var window: ReorderWindow? {
     get { lock.withLock { _window } }
     set { lock.withLock { _window = newValue } }
   }
-  func deliver(_ r: WorkResult) { window?.complete(r) }
+  /// Requests, retries and throttling answers the workers reported.
+  var requestCounts: (Int, Int, Int) { lock.withLock { counts } }
+  func deliver(_ r: WorkResult) {
+    lock.withLock {
+      counts.0 += r.requests ?? 0
+      counts.1 += r.retries ?? 0
+      counts.2 += r.throttled ?? 0
+    }
+    window?.complete(r)
+  }
 }
 
 /// Routes worker results to the pair they belong to.

@@ -20,6 +20,12 @@ public struct PairSummary: Codable, Sendable {
   public var worker_restarts: Int
   /// How many times the pair was resumed from a checkpoint.
   public var resumed: Int
+  /// HTTP requests this run sent for the pair (listings and deep checks), retries included.
+  public var requests: Int
+  /// Requests that were repeated attempts after a failure.
+  public var retries: Int
+  /// Answers that asked to slow down (503 SlowDown, 429).
+  public var throttled: Int
   public var error: String?
 }
 
@@ -44,12 +50,13 @@ public struct RunSummary: Codable, Sendable {
   }
 }
 
-/// Writes `data` to a temporary file beside `path`, syncs it, and renames it over `path` (mode 0600).
-public func writeAtomically(data: [UInt8], to path: String) throws {
+/// Writes `data` to a temporary file beside `path`, syncs it, and renames it over `path` (mode 0600
+/// unless told otherwise: node_exporter must be able to read a metrics file).
+public func writeAtomically(data: [UInt8], to path: String, mode: mode_t = 0o600) throws {
   let tmp = path + ".tmp-\(getpid())"
-  let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+  let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
   guard fd >= 0 else { throw ReportError(path: tmp, reason: String(cString: strerror(errno))) }
-  let ok = writeAll(fd: fd, data) && fsync(fd) == 0
+  let ok = writeAll(fd: fd, data) && fchmod(fd, mode) == 0 && fsync(fd) == 0
   close(fd)
   guard ok, rename(tmp, path) == 0 else {
     unlink(tmp)

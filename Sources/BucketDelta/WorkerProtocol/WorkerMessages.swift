@@ -10,11 +10,19 @@ public struct WorkerSide: Codable, Sendable {
   public var accessKeyID: String
   public var secretAccessKey: String
   public var sessionToken: String?
+  /// The endpoint's whole-run rate cap (the worker takes its share of it).
+  public var maxRequestsPerSecond: Double?
+  public var caBundle: String?
+  public var verifyTLS: Bool?
 
   public init(
     endpointURL: String, region: String, addressing: String, bucket: String, prefix: String,
-    accessKeyID: String, secretAccessKey: String, sessionToken: String?
+    accessKeyID: String, secretAccessKey: String, sessionToken: String?, maxRequestsPerSecond: Double? = nil,
+    caBundle: String? = nil, verifyTLS: Bool? = nil
   ) {
+    self.maxRequestsPerSecond = maxRequestsPerSecond
+    self.caBundle = caBundle
+    self.verifyTLS = verifyTLS
     self.endpointURL = endpointURL
     self.region = region
     self.addressing = addressing
@@ -45,6 +53,9 @@ public struct WorkerConfig: Codable, Sendable {
   public var numConnections: Int
   public var maxAttempts: Int
   public var logLevel: String
+  public var requestTimeout: Double = 120
+  /// The part of each endpoint's rate cap that one worker may use.
+  public var rateShare: Double = 1
 
   public init(pairs: [WorkerPair], numConnections: Int, maxAttempts: Int, logLevel: String) {
     self.pairs = pairs
@@ -75,6 +86,10 @@ public struct WorkResult: Codable, Sendable {
   public var source: ObjectDetails?
   public var destination: ObjectDetails?
   public var error: String?
+  /// Requests this key took on both sides, retries among them, throttling answers among those.
+  public var requests: Int?
+  public var retries: Int?
+  public var throttled: Int?
 }
 
 /// Failures of the worker pool.

@@ -21,36 +21,41 @@ public enum DeepCheckWorker {
     }
     let logger = makeLogger(config.logLevel)
     let transport = CurlTransport(maxConnectionsPerHost: config.numConnections)
-    func client(_ side: WorkerSide) -> S3Client? {
-      guard
-        let endpoint = try? S3Endpoint(
-          url: side.endpointURL, region: side.region, addressing: AddressingStyle(rawValue: side.addressing) ?? .path)
-      else { return nil }
-      return S3Client(
-        endpoint: endpoint,
-        credentials: Credentials(
-          accessKeyID: side.accessKeyID, secretAccessKey: side.secretAccessKey, sessionToken: side.sessionToken),
-        transport: transport, retry: RetryPolicy(maxAttempts: config.maxAttempts), logger: logger)
-    }
-    var clients: [(S3Client, S3Client)] = []
-    for pair in config.pairs {
-      guard let src = client(pair.source), let dst = client(pair.destination) else {
-        writeAll(fd: 2, Array("bucket-delta worker: bad endpoint in configuration\n".utf8))
-        return 2
+    let factory = ClientFactory(
+      targets: config.pairs.flatMap { [ClientFactory.Target($0.source), ClientFactory.Target($0.destination)] },
+      transport: transport, maxConcurrency: config.numConnections, rateShare: config.rateShare,
+      maxAttempts: config.maxAttempts, requestTimeout: config.requestTimeout, logger: logger)
+    /// Each check thread has its own clients, so their counters are the thread's own.
+    @Sendable func threadClients() -> [(S3Client, S3Client)]? {
+      var clients: [(S3Client, S3Client)] = []
+      for pair in config.pairs {
+        guard let src = factory.client(.init(pair.source)), let dst = factory.client(.init(pair.destination)) else {
+          return nil
+        }
+        clients.append((src, dst))
       }
-      clients.append((src, dst))
+      return clients
     }
-    let pairClients = clients
+    guard threadClients() != nil else {
+      writeAll(fd: 2, Array("bucket-delta worker: bad endpoint in configuration\n".utf8))
+      return 2
+    }
 
     let queue = WorkQueue()
     let outputLock = NSLock()
     for i in 0..<max(1, config.numConnections) {
       let t = Thread {
         let encoder = JSONEncoder()
+        let pairClients = threadClients() ?? []
         while let item = queue.take() {
-          let result: WorkResult
+          var result: WorkResult
           if pairClients.indices.contains(item.pair) {
-            result = check(item, src: pairClients[item.pair].0, dst: pairClients[item.pair].1, pair: config.pairs[item.pair])
+            let (src, dst) = pairClients[item.pair]
+            let before = (src.stats.requests + dst.stats.requests, src.stats.retries + dst.stats.retries, src.stats.throttled + dst.stats.throttled)
+            result = check(item, src: src, dst: dst, pair: config.pairs[item.pair])
+            result.requests = src.stats.requests + dst.stats.requests - before.0
+            result.retries = src.stats.retries + dst.stats.retries - before.1
+            result.throttled = src.stats.throttled + dst.stats.throttled - before.2
           } else {
             result = WorkResult(pair: item.pair, seq: item.seq, fields: [], source: nil, destination: nil, error: "unknown pair \(item.pair)")
           }

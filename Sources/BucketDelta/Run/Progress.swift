@@ -1,0 +1,203 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+import Foundation
+
+/// Live counters of one pair, written by its listing threads and its comparison, read by the display.
+public final class PairProgress: @unchecked Sendable {
+  // @unchecked: all mutable state is guarded by `lock`.
+  public let name: String
+  public let started: Date
+  private let lock = NSLock()
+  private var state = Snapshot()
+
+  /// The counters at one moment.
+  public struct Snapshot: Sendable, Equatable {
+    public var listedSource = 0
+    public var listedDestination = 0
+    public var sourceListed = false
+    public var destinationListed = false
+    public var compared = 0
+    public var differences = 0
+    /// Objects the previous complete run of this pair compared, if known.
+    public var previousTotal: Int?
+    public init() {}
+  }
+
+  public init(name: String, previousTotal: Int? = nil, started: Date = Date()) {
+    self.name = name
+    self.started = started
+    state.previousTotal = previousTotal
+  }
+
+  public var snapshot: Snapshot { lock.withLock { state } }
+
+  func listed(_ side: Side, count: Int, finished: Bool) {
+    lock.withLock {
+      switch side {
+      case .source:
+        state.listedSource += count
+        if finished { state.sourceListed = true }
+      case .destination:
+        state.listedDestination += count
+        if finished { state.destinationListed = true }
+      }
+    }
+  }
+
+  func compared(total: Int, differences: Int) {
+    lock.withLock {
+      state.compared = total
+      state.differences = differences
+    }
+  }
+
+  /// A restarted comparison (a listing had to be sorted) lists again from the start.
+  func restartListing() {
+    lock.withLock {
+      state.listedSource = 0
+      state.listedDestination = 0
+      state.sourceListed = false
+      state.destinationListed = false
+    }
+  }
+}
+
+/// The status block at the bottom of a terminal: one line per running pair, redrawn a few times a
+/// second. Log lines go above it (`write(_:)`), so the two never garble each other. Used only when
+/// stderr is a terminal (or `--progress`); off a terminal the periodic log lines stand alone.
+public final class ProgressDisplay: @unchecked Sendable {
+  // @unchecked: mutable state is guarded by `lock`.
+  private let lock = NSLock()
+  private let fd: Int32
+  private let interval: Double
+  private var pairs: [PairProgress] = []
+  private var drawn = 0
+  private var running = false
+  private var thread: Thread?
+  private let now: @Sendable () -> Date
+
+  /// The display log lines must go through while it runs.
+  public nonisolated(unsafe) static var current: ProgressDisplay?
+  private static let currentLock = NSLock()
+
+  public init(fd: Int32 = 2, interval: Double = 0.25, now: @escaping @Sendable () -> Date = { Date() }) {
+    self.fd = fd
+    self.interval = interval
+    self.now = now
+  }
+
+  /// A display when `explicit` is true, or when it is nil and stderr is a terminal (not `TERM=dumb`).
+  public static func choose(explicit: Bool?, environment: [String: String] = ProcessInfo.processInfo.environment) -> ProgressDisplay? {
+    let on = explicit ?? (isatty(2) == 1 && environment["TERM"] != "dumb")
+    return on ? ProgressDisplay() : nil
+  }
+
+  /// Starts redrawing; log output written with `ProgressDisplay.write` goes above the block.
+  public func start() {
+    lock.withLock { running = true }
+    Self.currentLock.withLock { Self.current = self }
+    let t = Thread { [self] in
+      while lock.withLock({ running }) {
+        redraw()
+        Thread.sleep(forTimeInterval: interval)
+      }
+    }
+    t.name = "progress"
+    thread = t
+    t.start()
+  }
+
+  /// Stops redrawing and removes the block from the screen.
+  public func stop() {
+    lock.withLock { running = false }
+    while thread?.isFinished == false { usleep(5000) }
+    Self.currentLock.withLock { if Self.current === self { Self.current = nil } }
+    lock.withLock {
+      writeAll(fd: fd, Array(clearSequence().utf8))
+      drawn = 0
+    }
+  }
+
+  public func add(_ p: PairProgress) { lock.withLock { pairs.append(p) } }
+
+  public func remove(_ p: PairProgress) {
+    lock.withLock { pairs.removeAll { $0 === p } }
+    redraw()
+  }
+
+  /// Writes log text above the status block (or plainly when no display runs).
+  public static func write(_ text: String) {
+    if let d = currentLock.withLock({ current }) {
+      d.lock.withLock {
+        writeAll(fd: d.fd, Array((d.clearSequence() + text + d.block()).utf8))
+      }
+    } else {
+      writeAll(fd: 2, Array(text.utf8))
+    }
+  }
+
+  private func redraw() {
+    lock.withLock {
+      writeAll(fd: fd, Array((clearSequence() + block()).utf8))
+    }
+  }
+
+  /// Moves to the start of the drawn block and clears to the end of the screen. Caller holds `lock`.
+  private func clearSequence() -> String {
+    guard drawn > 0 else { return "" }
+    return (drawn > 1 ? "\u{1B}[\(drawn - 1)A" : "") + "\r\u{1B}[J"
+  }
+
+  /// The block's text (no trailing newline, so the cursor stays on its last line). Caller holds `lock`.
+  private func block() -> String {
+    let width = Self.columns(fd)
+    let t = now()
+    let lines = pairs.map { Self.line(name: $0.name, $0.snapshot, elapsed: t.timeIntervalSince($0.started), width: width) }
+    drawn = lines.count
+    return lines.joined(separator: "\n")
+  }
+
+  /// One status line, cut to `width` columns so that it never wraps.
+  public static func line(name: String, _ s: PairProgress.Snapshot, elapsed: Double, width: Int = 200) -> String {
+    let rate = elapsed > 0 ? Double(s.compared) / elapsed : 0
+    var text =
+      "\(name): listed \(grouped(s.listedSource))\(s.sourceListed ? "" : "+") | \(grouped(s.listedDestination))\(s.destinationListed ? "" : "+"), compared \(grouped(s.compared)), \(grouped(s.differences)) differences, \(grouped(Int(rate.rounded()))) obj/s"
+    // Expected total: the previous run's, else (both listings done) the longer listing.
+    let expected: Int? =
+      s.previousTotal
+      ?? (s.sourceListed && s.destinationListed ? max(s.listedSource, s.listedDestination) : nil)
+    if let expected, expected > 0, rate > 0 {
+      let remaining = max(0, expected - s.compared)
+      let percent = min(99, s.compared * 100 / expected)
+      text += ", \(percent)%, ETA \(clock(Double(remaining) / rate))"
+      if s.previousTotal != nil && !(s.sourceListed && s.destinationListed) { text += " (from the last run)" }
+    } else {
+      text += ", ETA unknown yet"
+    }
+    text += ", elapsed \(clock(elapsed))"
+    if text.count > width - 1 { text = String(text.prefix(max(10, width - 2))) + "~" }
+    return text
+  }
+
+  static func grouped(_ n: Int) -> String {
+    let digits = String(n)
+    var out = ""
+    for (i, c) in digits.reversed().enumerated() {
+      if i > 0 && i % 3 == 0 && c != "-" { out.append(",") }
+      out.append(c)
+    }
+    return String(out.reversed())
+  }
+
+  static func clock(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+  }
+
+  static func columns(_ fd: Int32) -> Int {
+    var w = winsize()
+    if ioctl(fd, UInt(TIOCGWINSZ), &w) == 0 && w.ws_col > 10 { return Int(w.ws_col) }
+    return 100
+  }
+}

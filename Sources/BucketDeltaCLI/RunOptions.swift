@@ -1,0 +1,55 @@
+import ArgumentParser
+import BucketDelta
+import Foundation
+
+/// Options of `compare` and `run` that reach past the replaced tool's flags: safety limits for
+/// production stores, TLS, CI outputs and the progress display. In a manifest run they override
+/// the manifest's values.
+struct RunOptions: ParsableArguments {
+  @Option(
+    name: .customLong("max_requests_per_second"),
+    help: "Cap on requests per second to each endpoint's server, for the whole run (all processes).")
+  var maxRequestsPerSecond: Double?
+  @Option(name: .customLong("request_timeout"), help: "Seconds before one HTTP request is abandoned and retried (default 120).")
+  var requestTimeout: Double?
+  @Option(name: .customLong("ca_bundle"), help: "PEM file of CA certificates to trust for HTTPS endpoints (default: $AWS_CA_BUNDLE, else the system's).")
+  var caBundle: String?
+  @Flag(name: .customLong("insecure_skip_tls_verify"), help: "Do not verify HTTPS certificates (warned about on every run).")
+  var insecureSkipTLSVerify = false
+  @Option(name: .customLong("junit"), help: "Also write a JUnit XML file: one test case per pair, failed when it differs or errored.")
+  var junit: String?
+  @Option(name: .customLong("metrics-file"), help: "Also write a Prometheus textfile (node_exporter textfile collector) with per-pair gauges.")
+  var metricsFile: String?
+  @Flag(inversion: .prefixedNo, help: "Show a live progress line (default: only when stderr is a terminal).")
+  var progress: Bool?
+
+  /// Applies the options to `m`; returns the problems with their values.
+  func apply(to m: inout Manifest) -> [String] {
+    var problems: [String] = []
+    if let v = maxRequestsPerSecond {
+      if v > 0 && v.isFinite {
+        for k in m.endpoints.keys { m.endpoints[k]!.maxRequestsPerSecond = v }
+      } else {
+        problems.append("--max_requests_per_second must be a positive number, got \(v)")
+      }
+    }
+    if let v = requestTimeout {
+      if v >= 1 && v <= 3600 { m.tuning.requestTimeout = v } else {
+        problems.append("--request_timeout must be between 1 and 3600 seconds, got \(v)")
+      }
+    }
+    if let ca = caBundle {
+      if FileManager.default.isReadableFile(atPath: ca) {
+        for k in m.endpoints.keys { m.endpoints[k]!.tls.caBundle = ca }
+      } else {
+        problems.append("--ca_bundle: cannot read '\(ca)'")
+      }
+    }
+    if insecureSkipTLSVerify {
+      for k in m.endpoints.keys { m.endpoints[k]!.tls.verify = false }
+    }
+    if let j = junit { m.output.junit = j }
+    if let f = metricsFile { m.output.metricsFile = f }
+    return problems
+  }
+}
