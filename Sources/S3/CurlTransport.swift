@@ -208,6 +208,10 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     guard let colon = line.firstIndex(of: ":") else { return count }
     let name = line[..<colon].lowercased()
     let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+    if name == "content-length", t.job.request.method != "HEAD", let n = Int(value), n > t.job.request.maxResponseBytes {
+      t.tooLarge = true  // refuse an announced oversized body before any of it arrives
+      return 0
+    }
     t.headers.append((name, value))
     return count
   }

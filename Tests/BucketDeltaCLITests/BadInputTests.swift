@@ -71,6 +71,7 @@ struct BadInputTests {
     arguments: [
       ("garbage", "invalid response"), ("truncated-no-token", "IsTruncated is true but there is no NextContinuationToken"),
       ("repeat-token", "continuation token repeated"), ("duplicate", "returned the key 'a' twice"),
+      ("loop", "lists the same keys as an earlier page"),
     ])
   func brokenServer(mode: String, expected: String) throws {
     let stub = try StubServer(mode: mode)
@@ -82,6 +83,78 @@ struct BadInputTests {
     #expect(r.status == 2)
     #expect(r.stderr.contains(expected), "stderr: \(r.stderr)")
     #expect(r.stderr.contains(stub.url))
+  }
+
+  @Test(
+    "HEAD answers without an ETag or with a broken Content-Length: every key is an error, never identical",
+    arguments: [("head-no-etag", "HeadObject answer has no ETag header"), ("head-bad-length", "Weird server reply")])
+  func brokenHead(mode: String, expected: String) throws {
+    let stub = try StubServer(mode: mode)
+    let dir = try temporaryDirectory()
+    let report = dir.appendingPathComponent("r.jsonl").path
+    let r = try run(
+      pairArguments(
+        servers: servers, sourceURL: stub.url, sourceBucket: "b", destinationURL: stub.url, destinationBucket: "b",
+        output: report) + ["--shallow_check", "false", "--num_processes", "1", "--output_format", "jsonl", "--max_attempts", "1"])
+    #expect(r.status == 2, "stderr: \(r.stderr.suffix(1500))")
+    #expect(r.stderr.contains(expected), "stderr: \(r.stderr.suffix(1500))")
+    #expect(r.stderr.contains("HeadObject on bucket 'b' key 'a' at \(stub.url)"))
+    let lines = try String(contentsOfFile: report, encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 2 && lines.allSatisfy { $0.contains("\"status\":\"error\"") }, "\(lines)")
+  }
+
+  @Test("A listing that goes backwards across pages is listed again and sorted (the log says so); all keys are compared")
+  func backwards() throws {
+    let stub = try StubServer(mode: "backwards")
+    let dir = try temporaryDirectory()
+    let summary = dir.appendingPathComponent("s.json").path
+    let r = try run(
+      pairArguments(
+        servers: servers, sourceURL: stub.url, sourceBucket: "b", destinationURL: stub.url, destinationBucket: "b",
+        output: dir.appendingPathComponent("r.txt").path) + ["--summary", summary])
+    #expect(r.status == 0, "stderr: \(r.stderr.suffix(1500))")
+    #expect(r.stderr.contains("not in UTF-8 byte order"), "stderr: \(r.stderr.suffix(1500))")
+    let s = try JSONDecoder().decode(SummaryFile.self, from: Data(contentsOf: URL(fileURLWithPath: summary)))
+    #expect(s.pairs.first?.objects_compared == 3)
+  }
+
+  @Test(
+    "A 300 MB body where a page was expected: refused with exit 2, memory stays bounded",
+    arguments: [("huge", 100_000), ("huge-unannounced", 320_000)])
+  func hugeBody(mode: String, limitKB: Int) throws {
+    let stub = try StubServer(mode: mode)
+    let dir = try temporaryDirectory()
+    let rss = dir.appendingPathComponent("rss").path
+    let r = try runProcess(
+      "/usr/bin/time",
+      ["-f", "%M", "-o", rss, try toolPath()]
+        + pairArguments(
+          servers: servers, sourceURL: stub.url, sourceBucket: "b", destinationURL: stub.url, destinationBucket: "b",
+          output: dir.appendingPathComponent("r.txt").path) + ["--max_attempts", "1"])
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("response body larger than 67108864 bytes"), "stderr: \(r.stderr.suffix(1500))")
+    #expect(r.stderr.contains("ListObjectsV2 on bucket 'b' at \(stub.url)"))
+    let kb = Int(try String(contentsOfFile: rss, encoding: .utf8).split(separator: "\n").last ?? "") ?? Int.max
+    // An announced length is refused before the body arrives; an unannounced body is cut at
+    // 64 MiB per request (both sides at once, with the buffer's growth): never 2 x 300 MB.
+    #expect(kb < limitKB, "peak RSS \(kb) kB")
+    print("huge body (\(mode)): peak RSS \(kb) kB")
+  }
+
+  @Test("A server that accepts and never answers: the request timeout fires, exit 2, no hang")
+  func stall() throws {
+    let stub = try StubServer(mode: "stall")
+    let dir = try temporaryDirectory()
+    let started = Date()
+    let r = try run(
+      pairArguments(
+        servers: servers, sourceURL: stub.url, sourceBucket: "b", destinationURL: stub.url, destinationBucket: "b",
+        output: dir.appendingPathComponent("r.txt").path) + ["--max_attempts", "2", "--request_timeout", "2"])
+    let elapsed = Date().timeIntervalSince(started)
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("Timeout was reached") || r.stderr.contains("timed out"), "stderr: \(r.stderr.suffix(1500))")
+    #expect(r.stderr.contains("after 2 attempts"))
+    #expect(elapsed < 30, "\(elapsed) s")
   }
 
   @Test("An unreachable endpoint")

@@ -40,7 +40,7 @@ func comparableSummary(_ path: String) throws -> String {
   for k in ["started_at", "finished_at"] { top[k] = nil }
   top["pairs"] = (json["pairs"] as? [[String: Any]] ?? []).map { p in
     var p = p
-    for k in ["duration_seconds", "objects_per_second", "resumed", "worker_restarts", "report"] { p[k] = nil }
+    for k in ["duration_seconds", "objects_per_second", "resumed", "worker_restarts", "report", "requests", "retries", "throttled"] { p[k] = nil }
     return p
   }
   return String(decoding: try JSONSerialization.data(withJSONObject: top, options: [.sortedKeys]), as: UTF8.self)

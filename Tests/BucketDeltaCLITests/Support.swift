@@ -153,3 +153,23 @@ func waitForPortFile(_ path: String) -> String? {
   }
   return nil
 }
+
+/// The parts of the JSON summary the tests read.
+struct SummaryFile: Decodable {
+  struct Pair: Decodable {
+    var name: String
+    var status: String
+    var objects_compared: Int
+    var only_in_source: Int
+    var only_in_destination: Int
+    var different: Int
+    var errors: Int
+    var requests: Int
+    var retries: Int
+    var throttled: Int
+    var error: String?
+  }
+  var status: String
+  var exit_code: Int
+  var pairs: [Pair]
+}

@@ -44,6 +44,9 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
   private func produce(target: ListingTarget, side: Side, logger: Logger, progress: PairProgress?) {
     var token: String? = nil
     var seenTokens = Set<String>()
+    // One hash per page: a server that serves the same page again under new tokens would
+    // otherwise list forever (a sorted listing never ends). 8 bytes a page, 40 KB at 5M keys.
+    var seenPages = Set<Int>()
     var pagesRead = 0
     let startAfter = target.startAfter.map { target.prefix + $0 }
     repeat {
@@ -76,6 +79,16 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
           }
         } else {
           token = nil
+        }
+        if !objects.isEmpty {
+          var h = Hasher()
+          for o in objects { h.combine(o.key) }
+          if !seenPages.insert(h.finalize()).inserted {
+            throw S3Error(
+              kind: .protocolViolation(
+                "page \(pagesRead) lists the same keys as an earlier page (the listing loops; first key '\(objects[0].key)')"),
+              operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
+          }
         }
         logger.debug("Listed page \(pagesRead) of \(side) bucket \(target.bucket): \(objects.count) objects")
         result = .success(objects)
