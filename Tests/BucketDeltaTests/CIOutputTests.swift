@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+@testable import BucketDelta
+
+@Suite("JUnit, Prometheus and progress text")
+struct CIOutputTests {
+  private func pair(_ name: String, _ status: String, error: String? = nil) -> PairSummary {
+    PairSummary(
+      name: name, status: status, check: "shallow", source: "a:b/", destination: "c:d/", objects_compared: 10,
+      only_in_source: status == "different" ? 1 : 0, only_in_destination: 0, different: 0, errors: 0, duration_seconds: 1.5,
+      objects_per_second: 6.67, report: "/r/\(name).txt", sorted_listings: [], worker_restarts: 0, resumed: 0, requests: 4,
+      retries: 1, throttled: 0, error: error)
+  }
+
+  private func summary(_ pairs: [PairSummary], exit: Int32) -> RunSummary {
+    RunSummary(tool_version: "t", started_at: "2026-01-01T00:00:00Z", finished_at: "2026-01-01T00:00:02Z", status: "x", exit_code: exit, pairs: pairs)
+  }
+
+  @Test("A pair that errors keeps its earlier last-success time; others get this run's; label values are escaped")
+  func lastSuccessCarriesOver() {
+    let first = PrometheusMetrics.text(
+      summary([pair("a", "identical"), pair("we\"ird\\name", "different")], exit: 1),
+      finishedAt: Date(timeIntervalSince1970: 1000), previous: nil)
+    #expect(first.contains("bucket_delta_last_success_timestamp_seconds{pair=\"a\"} 1000.000\n"))
+    #expect(first.contains("bucket_delta_last_success_timestamp_seconds{pair=\"we\\\"ird\\\\name\"} 1000.000\n"))
+    let second = PrometheusMetrics.text(
+      summary([pair("a", "error", error: "boom"), pair("we\"ird\\name", "identical")], exit: 2),
+      finishedAt: Date(timeIntervalSince1970: 2000), previous: first)
+    #expect(second.contains("bucket_delta_last_success_timestamp_seconds{pair=\"a\"} 1000.000\n"))
+    #expect(second.contains("bucket_delta_last_success_timestamp_seconds{pair=\"we\\\"ird\\\\name\"} 2000.000\n"))
+    #expect(second.contains("bucket_delta_pair_status{pair=\"a\",status=\"error\"} 1\n"))
+    #expect(second.contains("bucket_delta_exit_code 2\n"))
+  }
+
+  @Test("JUnit text: markup and control characters in keys cannot break the XML")
+  func junitEscapes() {
+    let xml = JUnitReport.xml(summary([pair("p", "different")], exit: 1)) { _ in ["key <a&b> \"q\" \u{01}end"] }
+    #expect(xml.contains("key &lt;a&amp;b&gt; &quot;q&quot; ?end"))
+    #expect(xml.contains("<failure type=\"different\" message=\"10 objects compared: 1 only in source"))
+  }
+
+  @Test("Progress line: estimate first, from the last run's count or, once both listings end, the longer listing")
+  func progressLine() {
+    var s = PairProgress.Snapshot()
+    s.compared = 500
+    s.listedSource = 1000
+    s.listedDestination = 900
+    #expect(
+      ProgressDisplay.line(name: "p", s, elapsed: 10)
+        == "p: ETA unknown yet, compared 500, 0 differences, 50 obj/s, listed 1,000+ | 900+, elapsed 0:00:10")
+    s.sourceListed = true
+    s.destinationListed = true
+    #expect(ProgressDisplay.line(name: "p", s, elapsed: 10).hasPrefix("p: 50%, ETA 0:00:10, compared 500"))
+    s.previousTotal = 2000
+    #expect(ProgressDisplay.line(name: "p", s, elapsed: 10).hasPrefix("p: 25%, ETA 0:00:30,"))
+    let cut = ProgressDisplay.line(name: String(repeating: "n", count: 50), s, elapsed: 10, width: 40)
+    #expect(cut.count == 39 && cut.hasSuffix("~") && cut.hasPrefix(String(repeating: "n", count: 31) + "~:"))
+  }
+}
