@@ -3,26 +3,13 @@ import Testing
 
 /// A canned-answer stub server (Tests/fixtures/stub_server.py), stopped when released.
 final class StubServer {
-  let process = Process()
+  private let server: FixtureServer
   let url: String
 
   init(mode: String) throws {
-    let dir = try temporaryDirectory()
-    let portFile = dir.appendingPathComponent("port").path
-    process.executableURL = URL(fileURLWithPath: pythonPath())
-    process.arguments = [repoRoot.appendingPathComponent("Tests/fixtures/stub_server.py").path, mode, portFile]
-    try process.run()
-    guard let port = waitForPortFile(portFile) else {
-      kill(process.processIdentifier, SIGKILL)
-      throw HarnessError(description: "stub server did not start")
-    }
-    url = "http://127.0.0.1:\(port)"
-  }
-
-  deinit {
-    // SIGKILL: a SIGTERM can arrive blocked in children spawned from test threads
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
+    let portFile = try temporaryDirectory().appendingPathComponent("port").path
+    server = try FixtureServer(script: "stub_server.py", arguments: [mode, portFile], portFile: portFile, quiet: false)
+    url = "http://127.0.0.1:\(server.port)"
   }
 }
 

@@ -3,24 +3,17 @@ import Testing
 
 /// The fault-injecting proxy (Tests/fixtures/fault_proxy.py) in front of the test SeaweedFS.
 final class FaultProxy {
-  let process = Process()
+  private let server: FixtureServer
   let url: String
   let portFile: String
 
   init(upstream: String, rates: [String: Double], seed: Int = 1) throws {
-    let dir = try temporaryDirectory()
-    portFile = dir.appendingPathComponent("port").path
-    process.executableURL = URL(fileURLWithPath: pythonPath())
-    process.arguments =
-      [repoRoot.appendingPathComponent("Tests/fixtures/fault_proxy.py").path, upstream, portFile, "--seed", String(seed)]
-      + rates.flatMap { ["--\($0.key)", String($0.value)] }
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    guard let port = waitForPortFile(portFile) else {
-      kill(process.processIdentifier, SIGKILL)
-      throw HarnessError(description: "fault proxy did not start")
-    }
-    url = "http://127.0.0.1:\(port)"
+    portFile = try temporaryDirectory().appendingPathComponent("port").path
+    server = try FixtureServer(
+      script: "fault_proxy.py",
+      arguments: [upstream, portFile, "--seed", String(seed)] + rates.flatMap { ["--\($0.key)", String($0.value)] },
+      portFile: portFile)
+    url = "http://127.0.0.1:\(server.port)"
   }
 
   /// Stops injecting faults (requests are forwarded unchanged).
@@ -36,10 +29,6 @@ final class FaultProxy {
     ((try? String(contentsOfFile: portFile + ".times", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Double($0) }
   }
 
-  deinit {
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
-  }
 }
 
 @Suite("Faults between the tool and the server", .serialized)

@@ -173,3 +173,28 @@ struct SummaryFile: Decodable {
   var exit_code: Int
   var pairs: [Pair]
 }
+
+/// A helper server from Tests/fixtures (a Python script) that writes its port number to a file;
+/// killed with SIGKILL when released (a SIGTERM can arrive blocked in children of test threads).
+final class FixtureServer {
+  private let process = Process()
+  let port: String
+
+  init(script: String, arguments: [String], portFile: String, quiet: Bool = true) throws {
+    process.executableURL = URL(fileURLWithPath: pythonPath())
+    process.arguments = [repoRoot.appendingPathComponent("Tests/fixtures/\(script)").path] + arguments
+    if quiet { process.standardError = FileHandle.nullDevice }
+    try process.run()
+    guard let port = waitForPortFile(portFile) else {
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      throw HarnessError(description: "\(script) did not start")
+    }
+    self.port = port
+  }
+
+  deinit {
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+  }
+}

@@ -3,7 +3,7 @@ import Testing
 
 /// TLS in front of the test SeaweedFS (Tests/fixtures/tls_proxy.py), with a CA made by the test.
 final class TLSProxy {
-  let process = Process()
+  private let server: FixtureServer
   let url: String
   let dir: URL
   var caFile: String { dir.appendingPathComponent("ca.pem").path }
@@ -11,20 +11,9 @@ final class TLSProxy {
 
   init(upstream: String) throws {
     dir = try temporaryDirectory()
-    process.executableURL = URL(fileURLWithPath: pythonPath())
-    process.arguments = [repoRoot.appendingPathComponent("Tests/fixtures/tls_proxy.py").path, upstream, dir.path]
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    guard let port = waitForPortFile(dir.appendingPathComponent("port").path) else {
-      kill(process.processIdentifier, SIGKILL)
-      throw HarnessError(description: "TLS proxy did not start")
-    }
-    url = "https://127.0.0.1:\(port)"
-  }
-
-  deinit {
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
+    server = try FixtureServer(
+      script: "tls_proxy.py", arguments: [upstream, dir.path], portFile: dir.appendingPathComponent("port").path)
+    url = "https://127.0.0.1:\(server.port)"
   }
 }
 

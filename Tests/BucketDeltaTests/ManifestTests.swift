@@ -152,7 +152,13 @@ struct ManifestTests {
     let allEnv = Dictionary(
       uniqueKeysWithValues: (["PROD", "BK", "OLD", "NEW"].flatMap { ["\($0)_ACCESS_KEY", "\($0)_SECRET_KEY"] } + ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]).map { ($0, "x") })
     for f in files {
-      let m = try ManifestDecoder.load(file: dir.appendingPathComponent(f).path, environment: allEnv)
+      // The examples name a profile of ~/.aws/credentials and a CA bundle: stand-ins for both.
+      var d = ManifestDecoder(file: f, environment: allEnv.merging(["HOME": "/home/ops"]) { a, _ in a })
+      d.readFile = { path in
+        path == "/home/ops/.aws/credentials" ? "[backup]\naws_access_key_id = AK\naws_secret_access_key = SK\n"
+          : path.hasSuffix(".pem") ? "-----BEGIN CERTIFICATE-----" : nil
+      }
+      let m = try d.decode(try String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8))
       #expect(!m.pairs.isEmpty, "\(f)")
     }
   }
