@@ -32,6 +32,8 @@ struct SecretsTests {
         "--destination_endpoint_url", servers.moto, "--output_file", report, "--output_format", "jsonl",
         "--summary", summary, "--log_level", "DEBUG", "--shallow_check", deep ? "false" : "true",
         "--num_processes", "1", "--num_connections", "1", "--max_queue_size", "1", "--num_objects_report", "5",
+        "--junit", dir.appendingPathComponent("junit-\(deep).xml").path,
+        "--metrics-file", dir.appendingPathComponent("metrics-\(deep).prom").path,
       ]
       let p = Process()
       p.executableURL = URL(fileURLWithPath: try toolPath())
@@ -72,7 +74,11 @@ struct SecretsTests {
         }
       } else {
         #expect(p.terminationStatus == 1)
-        everything += (try? String(contentsOfFile: summary, encoding: .utf8)) ?? ""
+        for f in [summary, dir.appendingPathComponent("junit-false.xml").path, dir.appendingPathComponent("metrics-false.prom").path] {
+          let text = try String(contentsOfFile: f, encoding: .utf8)
+          #expect(!text.isEmpty, "\(f)")
+          everything += text
+        }
       }
       let log = try String(contentsOfFile: errPath, encoding: .utf8)
       #expect(log.contains("DEBUG"))
@@ -81,6 +87,8 @@ struct SecretsTests {
       let mode = (try FileManager.default.attributesOfItem(atPath: report))[.posixPermissions] as? Int
       #expect(mode == 0o600)
     }
+    let stateMode = (try FileManager.default.attributesOfItem(atPath: state.path))[.posixPermissions] as? Int
+    #expect(stateMode == 0o700)
     #expect(!everything.isEmpty)
     #expect(!everything.contains(secret))
     #expect(!everything.contains(token))
