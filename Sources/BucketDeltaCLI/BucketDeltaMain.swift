@@ -1,5 +1,6 @@
 import ArgumentParser
 import BucketDelta
+import S3
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -8,6 +9,7 @@ import BucketDelta
 /// replace does (argparse exits 2).
 public enum BucketDeltaMain {
   public static func main(_ arguments: [String]? = nil) -> Never {
+    Crypto.disableCleanupAtExit()
     signal(SIGPIPE, SIG_IGN)
     // Before any thread starts: SIGINT/SIGTERM save checkpoints instead of killing the run
     // (workers get the default actions back when they are spawned).
@@ -15,7 +17,9 @@ public enum BucketDeltaMain {
     do {
       var command = try BucketDeltaCommand.parseAsRoot(arguments)
       try command.run()
-      exit(ExitStatus.identical.rawValue)
+      finish(ExitStatus.identical.rawValue)
+    } catch let code as ExitCode {
+      finish(code.rawValue)
     } catch {
       let code = BucketDeltaCommand.exitCode(for: error)
       if code == .validationFailure {
@@ -25,5 +29,13 @@ public enum BucketDeltaMain {
       }
       BucketDeltaCommand.exit(withError: error)
     }
+  }
+
+  /// Ends a run: flushes stdio and leaves with `_exit`, skipping `atexit` handlers and static
+  /// destructors, which would run while listing threads that outlived a failed pair are still busy.
+  /// Everything that matters (reports, checkpoints, summaries) is already written and synced.
+  static func finish(_ status: Int32) -> Never {
+    fflush(nil)
+    _exit(status)
   }
 }

@@ -2,6 +2,13 @@ internal import COpenSSL
 
 /// SHA-256 and HMAC-SHA256 through OpenSSL 3's non-deprecated one-shot APIs.
 public enum Crypto {
+  /// Keeps OpenSSL from tearing itself down in an `atexit` handler. The process exits while
+  /// listing or retrying threads may still be inside OpenSSL (signing, TLS); freeing its providers
+  /// under them crashes the exit (SIGSEGV seen under load). Call first thing in `main`.
+  public static func disableCleanupAtExit() {
+    _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil)
+  }
+
   /// SHA-256 digest of `data`.
   public static func sha256(_ data: [UInt8]) -> [UInt8] {
     var out = [UInt8](repeating: 0, count: 32)

@@ -126,7 +126,8 @@ struct FaultTests {
     // And the cap, not a slow server, set the pace: the run took about requests/cap seconds.
     let span = (t.last ?? 0) - (t.first ?? 0)
     #expect(span >= Double(t.count) / cap * 0.9, "\(t.count) requests in \(span) s")
-    #expect(Double(t.count) / span >= cap * 0.5, "\(t.count) requests in \(span) s")
+    // (With 2 workers each worker may use a third of the cap: about 2/3 of it is reachable.)
+    #expect(Double(t.count) / span >= cap * 0.35, "\(t.count) requests in \(span) s")
     print("rate cap \(cap)/s: \(t.count) requests in \(String(format: "%.1f", span)) s (run \(String(format: "%.1f", elapsed)) s), busiest second \(most)")
   }
 
@@ -138,7 +139,7 @@ struct FaultTests {
     let report = dir.appendingPathComponent("r.txt").path
     let a = args(proxy.url, pair, report: report, deep: false).dropLast(2) + ["--max_attempts", "2"]
     let r = try runProcess(try toolPath(), Array(a), environment: env(dir))
-    #expect(r.status == 2)
+    #expect(r.status == 2, "\(r.stderr.suffix(3000))")
     #expect(r.stderr.contains("HTTP 503 SlowDown"), "\(r.stderr.suffix(1500))")
     #expect(r.stderr.contains("after 2 attempts"))
     proxy.faultsOff()
