@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Run a command, sample the RSS of it and of each of its descendants every 50 ms, and print one JSON
-line: wall time, exit status, peak RSS of the main process, the largest peak of any descendant, and
-the `Throughput:` figure the tool logged.
+line: wall time, exit status, peak RSS of the main process, the largest peak of any descendant,
+user+system CPU seconds of the command and every descendant it waited for (getrusage of children),
+CPU milliseconds per object, and the `Throughput:` figure the tool logged.
 
-usage: bench/measure.py LABEL -- CMD ARGS...
+usage: bench/measure.py LABEL [--objects N] -- CMD ARGS...
+  --objects N: the object count to divide by when the command does not log one (rclone, probes)
 """
-import json, os, re, subprocess, sys, time
+import json, os, re, resource, subprocess, sys, time
 
 label = sys.argv[1]
+head = sys.argv[:sys.argv.index('--')]
+given_objects = int(head[head.index('--objects') + 1]) if '--objects' in head else None
 cmd = sys.argv[sys.argv.index('--') + 1:]
 
 
@@ -37,6 +41,7 @@ def descendants(pid):
     return out
 
 
+r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
 t0 = time.time()
 p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
 import threading  # noqa: E402
@@ -51,13 +56,18 @@ while p.poll() is None:
         child_peak = max(child_peak, rss_kb(k))
     time.sleep(0.05)
 wall = time.time() - t0
+r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 text = ''.join(err)
 m = re.findall(r'Throughput: ([0-9.]+) objects/second', text)
 n = re.findall(r'Total objects processed: (\d+)', text)
+objects = int(n[-1]) if n else given_objects
 print(json.dumps({'label': label, 'exit': p.returncode, 'wall_s': round(wall, 2),
-                  'objects': int(n[-1]) if n else None,
+                  'objects': objects,
                   'objects_per_s_logged': float(m[-1]) if m else None,
-                  'objects_per_s_wall': round(int(n[-1]) / wall, 1) if n else None,
+                  'objects_per_s_wall': round(objects / wall, 1) if objects else None,
+                  'cpu_s': round(cpu, 2),
+                  'cpu_ms_per_object': round(1000 * cpu / objects, 4) if objects else None,
                   'peak_rss_main_mb': round(main_peak / 1024, 1),
                   'peak_rss_largest_child_mb': round(child_peak / 1024, 1), 'children': nchildren}))
 if p.returncode not in (0, 1):

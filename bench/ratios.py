@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Ratios from the JSON lines bench/run.sh collected (bench/measure.py and probe.py output).
+
+usage: bench/ratios.py RESULTS.jsonl OBJECTS
+Shallow and deep objects/s of bucket-delta over the baseline's and rclone's; client CPU per object of
+the baseline over bucket-delta's; the deep check's request rate (4 requests per key: HEAD and
+GetObjectTagging on both sides) against the raw HEAD ceiling; the shallow check's listing rate (two
+buckets listed) against one raw sequential listing.
+"""
+import json, sys
+
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith('{')]
+objects = int(sys.argv[2])
+by = {r['label']: r for r in rows if 'label' in r}
+ceil = {r['ceiling']: r for r in rows if 'ceiling' in r}
+
+
+def rate(label):
+    r = by.get(label)
+    return r and r.get('exit') in (0, 1) and r.get('objects_per_s_wall')
+
+
+def cpu(label):
+    r = by.get(label)
+    return r and r.get('cpu_ms_per_object')
+
+
+out = {}
+for mode in ('shallow', 'deep'):
+    bd = rate(f'bucket-delta-{mode}')
+    for other in (f'baseline-{mode}', 'rclone-check' if mode == 'shallow' else None):
+        if other and bd and rate(other):
+            out[f'{mode}_speed_vs_{other.split("-")[0]}'] = round(bd / rate(other), 2)
+    if cpu(f'bucket-delta-{mode}') and cpu(f'baseline-{mode}'):
+        out[f'{mode}_cpu_per_object_baseline_over_ours'] = round(cpu(f'baseline-{mode}') / cpu(f'bucket-delta-{mode}'), 1)
+if rate('bucket-delta-deep') and 'head' in ceil:
+    ours = 4 * rate('bucket-delta-deep')
+    out['deep_requests_per_s'] = round(ours)
+    out['raw_head_ceiling_req_per_s'] = ceil['head']['req_per_s']
+    out['deep_share_of_head_ceiling'] = round(ours / ceil['head']['req_per_s'], 2)
+if rate('bucket-delta-shallow') and 'list bench-a' in ceil:
+    # the shallow check lists two buckets of about `objects` keys each
+    out['shallow_keys_listed_per_s'] = round(2 * rate('bucket-delta-shallow'))
+    out['raw_sequential_list_keys_per_s'] = ceil['list bench-a']['keys_per_s']
+print(json.dumps({'ratios': out}))
