@@ -199,15 +199,22 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
   fileprivate static func append(header ptr: UnsafeMutablePointer<CChar>?, count: Int, to raw: UnsafeMutableRawPointer?) -> Int {
     guard let raw, let ptr else { return count }
     let t = Unmanaged<Transfer>.fromOpaque(raw).takeUnretainedValue()
-    let line = String(
-      decoding: UnsafeRawBufferPointer(start: ptr, count: count), as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
+    // Byte-level parsing (this runs for every header of every response): the name is ASCII and
+    // lower-cased; the value loses only HTTP's optional white space (space, tab) and the CR LF,
+    // never other Unicode white space, which would be part of a metadata value.
+    let bytes = UnsafeRawBufferPointer(start: ptr, count: count)
+    if bytes.starts(with: "HTTP/".utf8) {
       t.headers.removeAll()  // a new response (after 100 Continue or a redirect)
       return count
     }
-    guard let colon = line.firstIndex(of: ":") else { return count }
-    let name = line[..<colon].lowercased()
-    let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+    guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return count }
+    let name = String(decoding: bytes[..<colon].map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+    var lo = colon + 1
+    var hi = count
+    func isOWS(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+    while lo < hi && isOWS(bytes[lo]) { lo += 1 }
+    while hi > lo && isOWS(bytes[hi - 1]) { hi -= 1 }
+    let value = String(decoding: bytes[lo..<hi], as: UTF8.self)
     if name == "content-length", t.job.request.method != "HEAD", let n = Int(value), n > t.job.request.maxResponseBytes {
       t.tooLarge = true  // refuse an announced oversized body before any of it arrives
       return 0
