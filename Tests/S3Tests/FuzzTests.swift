@@ -93,6 +93,28 @@ struct FuzzTests {
   }
 }
 
+/// Header parsing through the real curl transport.
+@Suite("Response headers")
+struct HeaderParsingTests {
+  @Test("Names are lower-cased; values lose only SP, HTAB and CR LF, not Unicode white space")
+  func headerValues() throws {
+    let server = try LoopbackHTTPServer { fd in
+      let text =
+        "HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nX-Amz-Meta-Nbsp: \t v\u{00A0}\r\nX-Amz-Meta-Inner:  a  b \r\n"
+        + "X-Amz-Meta-Empty:\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+      _ = send(fd, text, text.utf8.count, Int32(MSG_NOSIGNAL))
+    }
+    let transport = CurlTransport(maxConnectionsPerHost: 1)
+    defer { transport.shutdown() }
+    let r = try transport.send(HTTPRequest(method: "HEAD", url: "http://127.0.0.1:\(server.port)/b/k", headers: [])).get()
+    #expect(r.header("etag") == "\"e1\"")
+    #expect(r.header("x-amz-meta-nbsp") == "v\u{00A0}")
+    #expect(r.header("x-amz-meta-inner") == "a  b")
+    #expect(r.header("x-amz-meta-empty") == "")
+    #expect(r.headers.contains { $0.0 == "x-amz-meta-nbsp" })
+  }
+}
+
 /// A one-connection-at-a-time HTTP server on 127.0.0.1 that hands each accepted socket to `handle`.
 final class LoopbackHTTPServer: @unchecked Sendable {
   let port: Int
