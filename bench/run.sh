@@ -34,7 +34,17 @@ url=$BD_SEAWEED_URL
 if [ "$lat" != 0 ]; then
   [ -f "$shared/servers/start-latproxy.sh" ] || { echo "LAT_US needs $shared/servers/latproxy.c" >&2; exit 2; }
   upstream=${BD_SEAWEED_URL##*:}
-  lport=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  # start-latproxy.sh takes ports in 18000-18999 only
+  lport=$(.venv/bin/python -c '
+import random, socket
+for p in random.sample(range(18000, 19000), 1000):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        s.close()')
   url=$(LATPROXY_RT=${LATPROXY_RT:-} "$shared/servers/start-latproxy.sh" "$lport" "$upstream" "$lat" "$state/lat")
   echo "{\"latency_proxy\": \"$url\", \"one_way_delay_us\": $lat}"
 fi
