@@ -34,8 +34,9 @@ struct RunOptions: ParsableArguments {
       }
     }
     if let v = requestTimeout {
-      if v >= 1 && v <= 3600 { m.tuning.requestTimeout = v } else {
-        problems.append("--request_timeout must be between 1 and 3600 seconds, got \(v)")
+      let range = Tuning.requestTimeoutRange
+      if range.contains(v) { m.tuning.requestTimeout = v } else {
+        problems.append("--request_timeout must be between \(Int(range.lowerBound)) and \(Int(range.upperBound)) seconds, got \(v)")
       }
     }
     if let ca = caBundle {

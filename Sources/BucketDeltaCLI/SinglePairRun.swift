@@ -15,7 +15,7 @@ struct SinglePairRun {
       EndpointConfig(
         name: name, url: s.endpointURL, region: s.endpoint.region, addressing: s.endpoint.addressing,
         credentials: s.credentials, credentialSource: s.credentialSource,
-        tls: TLSSettings(caBundle: ProcessInfo.processInfo.environment["AWS_CA_BUNDLE"].flatMap { $0.isEmpty ? nil : $0 }))
+        tls: .fromEnvironment(ProcessInfo.processInfo.environment))
     }
     var tuning = Tuning()
     tuning.numProcesses = config.numProcesses

@@ -1,31 +1,54 @@
 import Foundation
 import Logging
 
+/// Request counters at one moment; they add up across clients and subtract to give an interval's.
+public struct RequestCounts: Sendable, Equatable, Codable {
+  /// Requests sent, retries included.
+  public var requests = 0
+  /// Requests that were second or later attempts.
+  public var retries = 0
+  /// Answers that asked us to slow down (503 SlowDown, 429, Throttling).
+  public var throttled = 0
+
+  public init() {}
+  public static let zero = RequestCounts()
+
+  public static func + (a: RequestCounts, b: RequestCounts) -> RequestCounts {
+    var c = a
+    c.requests += b.requests
+    c.retries += b.retries
+    c.throttled += b.throttled
+    return c
+  }
+
+  public static func - (a: RequestCounts, b: RequestCounts) -> RequestCounts {
+    var c = a
+    c.requests -= b.requests
+    c.retries -= b.retries
+    c.throttled -= b.throttled
+    return c
+  }
+}
+
 /// Counters shared by the requests of one client (thread-safe).
 public final class RequestStats: @unchecked Sendable {
-  // @unchecked: all fields are guarded by `lock`.
+  // @unchecked: `_counts` is guarded by `lock`.
   private let lock = NSLock()
-  private var _requests = 0
-  private var _retries = 0
-  private var _throttled = 0
+  private var _counts = RequestCounts()
 
   public init() {}
 
   func record(retry: Bool) {
-    lock.lock()
-    _requests += 1
-    if retry { _retries += 1 }
-    lock.unlock()
+    lock.withLock {
+      _counts.requests += 1
+      if retry { _counts.retries += 1 }
+    }
   }
 
-  func recordThrottled() { lock.withLock { _throttled += 1 } }
+  func recordThrottled() { lock.withLock { _counts.throttled += 1 } }
 
-  /// Requests sent, retries included.
-  public var requests: Int { lock.withLock { _requests } }
-  /// Requests that were second or later attempts.
-  public var retries: Int { lock.withLock { _retries } }
-  /// Answers that asked us to slow down (503 SlowDown, 429, Throttling).
-  public var throttled: Int { lock.withLock { _throttled } }
+  /// The counters now.
+  public var counts: RequestCounts { lock.withLock { _counts } }
 }
 
 /// How one client sends its requests.
@@ -47,7 +70,6 @@ public final class S3Client: Sendable {
   public let stats = RequestStats()
   private let signer: SigV4Signer
   private let transport: any HTTPTransport
-  private let retry: RetryPolicy
   private let options: ClientOptions
   private let clock: @Sendable () -> Date
   private let sleep: @Sendable (Double) -> Void
@@ -58,7 +80,7 @@ public final class S3Client: Sendable {
   ///   - clock, sleep, random: injected so tests control time and jitter.
   public init(
     endpoint: S3Endpoint, credentials: Credentials, transport: any HTTPTransport,
-    retry: RetryPolicy? = nil, options: ClientOptions = ClientOptions(), logger: Logger,
+    options: ClientOptions = ClientOptions(), logger: Logger,
     clock: @escaping @Sendable () -> Date = { Date() },
     sleep: @escaping @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) },
     random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
@@ -66,7 +88,6 @@ public final class S3Client: Sendable {
     self.endpoint = endpoint
     self.signer = SigV4Signer(credentials: credentials, region: endpoint.region)
     self.transport = transport
-    self.retry = retry ?? options.retry
     self.options = options
     self.logger = logger
     self.clock = clock
@@ -140,6 +161,7 @@ public final class S3Client: Sendable {
           bucket: bucket, key: key, attempts: attempt)
         retryable = RetryPolicy.isRetryable(error)
       }
+      let retry = options.retry
       guard retryable, attempt < retry.maxAttempts else { throw failure }
       let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter, random: random())
       logger.warning(

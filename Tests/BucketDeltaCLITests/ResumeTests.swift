@@ -2,15 +2,7 @@ import Foundation
 import Testing
 
 /// A pair of several thousand objects with planted differences (SeaweedFS), shared by the resume tests.
-let resumePair: Result<(truth: Truth, source: String, destination: String), any Error> = Result {
-  let servers = try TestServers.fromEnvironment()
-  let s = uniqueBucket("resume-src")
-  let d = uniqueBucket("resume-dst")
-  let truth = try makePair(
-    servers: servers, scenario: "full", sourceURL: servers.seaweed, destinationURL: servers.seaweed, sourceBucket: s,
-    destinationBucket: d, extra: ["--bulk", "2500"])
-  return (truth, s, d)
-}
+let resumePair = seaweedPair("resume", bulk: 2500)
 
 /// One run of the tool, killable as a process group (Foundation's Process starts each child in a
 /// process group of its own; the workers inherit it).

@@ -23,15 +23,7 @@ struct TLSTests {
   init() throws { servers = try TestServers.fromEnvironment() }
 
   /// A small pair with planted differences, shared by the cases.
-  static let pair: Result<(truth: Truth, source: String, destination: String), any Error> = Result {
-    let servers = try TestServers.fromEnvironment()
-    let s = uniqueBucket("tls-src")
-    let d = uniqueBucket("tls-dst")
-    let truth = try makePair(
-      servers: servers, scenario: "full", sourceURL: servers.seaweed, destinationURL: servers.seaweed, sourceBucket: s,
-      destinationBucket: d, extra: ["--bulk", "30"])
-    return (truth, s, d)
-  }
+  static let pair = seaweedPair("tls", bulk: 30)
 
   private func manifest(_ dir: URL, url: String, extra: String, deep: Bool) throws -> String {
     let (_, s, d) = try Self.pair.get()

@@ -36,10 +36,12 @@ struct ClientTests {
     body: Array("<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>1</Size></Contents></ListBucketResult>".utf8))
 
   private func client(_ t: ScriptedTransport, sleeps: SleepLog, url: String = "http://127.0.0.1:8333", style: AddressingStyle = .path) throws -> S3Client {
-    S3Client(
+    var options = ClientOptions()
+    options.retry = RetryPolicy(maxAttempts: 4, baseDelay: 0.1, maxDelay: 5)
+    return S3Client(
       endpoint: try S3Endpoint(url: url, region: "us-east-1", addressing: style),
-      credentials: Credentials(accessKeyID: "AK", secretAccessKey: "SK"), transport: t,
-      retry: RetryPolicy(maxAttempts: 4, baseDelay: 0.1, maxDelay: 5), logger: Logger(label: "test"),
+      credentials: Credentials(accessKeyID: "AK", secretAccessKey: "SK"), transport: t, options: options,
+      logger: Logger(label: "test"),
       clock: { Date(timeIntervalSince1970: 1_369_353_600) }, sleep: { sleeps.add($0) }, random: { 1.0 })
   }
 

@@ -57,7 +57,7 @@ final class VirtualClock: @unchecked Sendable {
 @Suite("Request governor: AIMD concurrency and the rate cap")
 struct GovernorTests {
   /// 12 threads, 30 HEADs each, against a server that takes 3 at a time.
-  private func hammer(governor: RequestGovernor?) throws -> (server: CapacityServer, stats: RequestStats) {
+  private func hammer(governor: RequestGovernor?) throws -> (server: CapacityServer, stats: RequestCounts) {
     let server = CapacityServer(capacity: 3, serviceTime: 0.004)
     var options = ClientOptions()
     options.retry = RetryPolicy(maxAttempts: 100, baseDelay: 0.001, maxDelay: 0.004)
@@ -79,7 +79,7 @@ struct GovernorTests {
     }
     group.wait()
     #expect(failures.delays.isEmpty, "\(failures.delays.count) requests failed")
-    return (server, client.stats)
+    return (server, client.stats.counts)
   }
 
   @Test("Throttled by a server that takes 3 requests at a time, 12 threads settle near 3 in flight")

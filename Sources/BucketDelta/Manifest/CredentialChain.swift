@@ -16,12 +16,7 @@ public struct CredentialChain {
   /// Reads a file's text, nil when it cannot be read (injected for tests).
   public var readFile: (String) -> String?
 
-  public init(
-    environment: [String: String],
-    readFile: @escaping (String) -> String? = { path in
-      FileManager.default.contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) }
-    }
-  ) {
+  public init(environment: [String: String], readFile: @escaping (String) -> String? = CredentialChain.readTextFile) {
     self.environment = environment
     self.readFile = readFile
   }
@@ -51,6 +46,12 @@ public struct CredentialChain {
     public var description: String
     /// Problems that belong to one named field (`access_key_env`, ...): field and message.
     public var fields: [(String, String)] = []
+  }
+
+  /// A file's UTF-8 text, nil when it cannot be read (the default file reader here and in the
+  /// manifest decoder).
+  public static func readTextFile(_ path: String) -> String? {
+    FileManager.default.contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) }
   }
 
   /// The shared credentials file's path.

@@ -57,6 +57,8 @@ public struct Tuning: Sendable, Equatable {
   public var parallelPairs = 1
   /// Seconds before one request is abandoned (and retried).
   public var requestTimeout: Double = 120
+  /// What `request_timeout_seconds` and `--request_timeout` accept.
+  public static let requestTimeoutRange: ClosedRange<Double> = 1...3600
   public init() {}
 }
 
@@ -137,4 +139,12 @@ public struct ManifestDiagnostic: Sendable, CustomStringConvertible {
 public struct ManifestError: Error, Sendable, CustomStringConvertible {
   public var diagnostics: [ManifestDiagnostic]
   public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+extension TLSSettings {
+  /// The settings of an endpoint that names no CA bundle: `AWS_CA_BUNDLE` when set (as the AWS CLI
+  /// reads it), else the system's CAs; verification on.
+  public static func fromEnvironment(_ environment: [String: String]) -> TLSSettings {
+    TLSSettings(caBundle: environment["AWS_CA_BUNDLE"].flatMap { $0.isEmpty ? nil : $0 })
+  }
 }

@@ -8,9 +8,7 @@ public struct ManifestDecoder {
   public var file: String
   public var environment: [String: String]
   /// Reads files the manifest names (the shared credentials file, CA bundles); injected for tests.
-  public var readFile: (String) -> String? = { path in
-    FileManager.default.contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) }
-  }
+  public var readFile: (String) -> String? = CredentialChain.readTextFile
   private var diagnostics: [ManifestDiagnostic] = []
 
   public init(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -171,8 +169,10 @@ public struct ManifestDecoder {
     if let v = positive("max_attempts", 100) { t.maxAttempts = v }
     if let v = positive("parallel_pairs", 64) { t.parallelPairs = v }
     if let n = f["request_timeout_seconds"], let v = number(n, "defaults.tuning.request_timeout_seconds") {
-      if v >= 1 && v <= 3600 { t.requestTimeout = v } else {
-        error(n, "defaults.tuning.request_timeout_seconds", "must be between 1 and 3600, got \(v)")
+      if Tuning.requestTimeoutRange.contains(v) { t.requestTimeout = v } else {
+        error(
+          n, "defaults.tuning.request_timeout_seconds",
+          "must be between \(Int(Tuning.requestTimeoutRange.lowerBound)) and \(Int(Tuning.requestTimeoutRange.upperBound)), got \(v)")
       }
     }
     return t
@@ -228,13 +228,11 @@ public struct ManifestDecoder {
     if let r = f["max_requests_per_second"], let v = number(r, "\(path).max_requests_per_second") {
       if v > 0 { rate = v } else { error(r, "\(path).max_requests_per_second", "must be a positive number, got \(v)") }
     }
-    var tls = TLSSettings()
+    var tls = TLSSettings.fromEnvironment(environment)
     if let c = f["ca_bundle"], let v = nonEmpty(c, "\(path).ca_bundle") {
       if readFile(v) == nil {
         error(c, "\(path).ca_bundle", "cannot read the CA bundle '\(v)'")
       }
-      tls.caBundle = v
-    } else if let v = environment["AWS_CA_BUNDLE"], !v.isEmpty {
       tls.caBundle = v
     }
     if let i = f["insecure_skip_tls_verify"], let v = bool(i, "\(path).insecure_skip_tls_verify") { tls.verify = !v }

@@ -256,9 +256,10 @@ public struct ManifestRunner: Sendable {
     summary.sorted_listings = result.sortedSides.map(\.rawValue)
     summary.worker_restarts = result.workerRestarts
     summary.resumed = result.resumes
-    summary.requests = result.workerRequests + listingClients.reduce(0) { $0 + $1.stats.requests }
-    summary.retries = result.workerRetries + listingClients.reduce(0) { $0 + $1.stats.retries }
-    summary.throttled = result.workerThrottled + listingClients.reduce(0) { $0 + $1.stats.throttled }
+    let counts = listingClients.reduce(result.workerCounts) { $0 + $1.stats.counts }
+    summary.requests = counts.requests
+    summary.retries = counts.retries
+    summary.throttled = counts.throttled
     if summary.error == nil {
       try? writeAtomically(data: Array("\(result.objectsProcessed)\n".utf8), to: countFile)
     }

@@ -38,10 +38,8 @@ public struct PairResult: Sendable, Equatable {
   public var resumes = 0
   /// Sides whose listing was not in byte order and had to be sorted.
   public var sortedSides: [Side] = []
-  /// Requests made by deep-check workers for this pair, retries among them, throttling answers.
-  public var workerRequests = 0
-  public var workerRetries = 0
-  public var workerThrottled = 0
+  /// Requests made by deep-check workers for this pair, retries and throttling answers among them.
+  public var workerCounts = RequestCounts.zero
 
   public var objectsWithDifferences: Int { onlyInSource + onlyInDestination + different + errors }
   public init() {}
@@ -107,7 +105,7 @@ public struct PairComparison {
         result.sortedSides = [Side.source, .destination].filter(sortedSides.contains)
         result.workerRestarts = pool?.restartCount ?? 0
         result.resumes = base?.resumes ?? 0
-        (result.workerRequests, result.workerRetries, result.workerThrottled) = sink.requestCounts
+        result.workerCounts = sink.requestCounts
         options.checkpoint?.delete()
         return result
       } catch let e as ListingOrderError where e.kind == .backwards && !sortedSides.contains(e.side) {
@@ -255,19 +253,15 @@ final class ResultSink: @unchecked Sendable {
   // @unchecked: `window` is guarded by `lock`.
   private let lock = NSLock()
   private var _window: ReorderWindow?
-  private var counts = (0, 0, 0)
+  private var counts = RequestCounts.zero
   var window: ReorderWindow? {
     get { lock.withLock { _window } }
     set { lock.withLock { _window = newValue } }
   }
   /// Requests, retries and throttling answers the workers reported.
-  var requestCounts: (Int, Int, Int) { lock.withLock { counts } }
+  var requestCounts: RequestCounts { lock.withLock { counts } }
   func deliver(_ r: WorkResult) {
-    lock.withLock {
-      counts.0 += r.requests ?? 0
-      counts.1 += r.retries ?? 0
-      counts.2 += r.throttled ?? 0
-    }
+    if let c = r.counts { lock.withLock { counts = counts + c } }
     window?.complete(r)
   }
 }

@@ -86,10 +86,8 @@ public struct WorkResult: Codable, Sendable {
   public var source: ObjectDetails?
   public var destination: ObjectDetails?
   public var error: String?
-  /// Requests this key took on both sides, retries among them, throttling answers among those.
-  public var requests: Int?
-  public var retries: Int?
-  public var throttled: Int?
+  /// Requests this key took on both sides, retries and throttling answers among them.
+  public var counts: RequestCounts?
 }
 
 /// Failures of the worker pool.

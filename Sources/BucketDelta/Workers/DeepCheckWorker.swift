@@ -51,11 +51,9 @@ public enum DeepCheckWorker {
           var result: WorkResult
           if pairClients.indices.contains(item.pair) {
             let (src, dst) = pairClients[item.pair]
-            let before = (src.stats.requests + dst.stats.requests, src.stats.retries + dst.stats.retries, src.stats.throttled + dst.stats.throttled)
+            let before = src.stats.counts + dst.stats.counts
             result = check(item, src: src, dst: dst, pair: config.pairs[item.pair])
-            result.requests = src.stats.requests + dst.stats.requests - before.0
-            result.retries = src.stats.retries + dst.stats.retries - before.1
-            result.throttled = src.stats.throttled + dst.stats.throttled - before.2
+            result.counts = src.stats.counts + dst.stats.counts - before
           } else {
             result = WorkResult(pair: item.pair, seq: item.seq, fields: [], source: nil, destination: nil, error: "unknown pair \(item.pair)")
           }
