@@ -27,6 +27,8 @@ final class SleepLog: @unchecked Sendable {
   private let lock = NSLock()
   private(set) var delays: [Double] = []
   func add(_ d: Double) { lock.withLock { delays.append(d) } }
+  /// Records `d` only if nothing was recorded yet.
+  func addFirst(_ d: Double) { lock.withLock { if delays.isEmpty { delays.append(d) } } }
 }
 
 @Suite("S3 client: requests, retries, errors")

@@ -57,7 +57,9 @@ final class VirtualClock: @unchecked Sendable {
 @Suite("Request governor: AIMD concurrency and the rate cap")
 struct GovernorTests {
   /// 12 threads, 30 HEADs each, against a server that takes 3 at a time.
-  private func hammer(governor: RequestGovernor?) throws -> (server: CapacityServer, stats: RequestCounts) {
+  /// `limitUnderLoad`: the governor's limit when the first thread finishes, i.e. while all 12 still
+  /// pressed on the server (once threads run out, the few left are never refused and it climbs).
+  private func hammer(governor: RequestGovernor?) throws -> (server: CapacityServer, stats: RequestCounts, limitUnderLoad: Int?) {
     let server = CapacityServer(capacity: 3, serviceTime: 0.004)
     var options = ClientOptions()
     // A budget no starved thread exhausts, even on a loaded machine: the test compares refusals, not give-ups.
@@ -69,18 +71,20 @@ struct GovernorTests {
       logger: Logger(label: "test"))
     let group = DispatchGroup()
     let failures = SleepLog()
+    let firstDone = SleepLog()
     for _ in 0..<12 {
       group.enter()
       Thread {
         for i in 0..<30 {
           do { _ = try client.headObject(bucket: "b", key: "k\(i)") } catch { failures.add(1) }
         }
+        firstDone.addFirst(Double(governor?.currentLimit ?? 0))
         group.leave()
       }.start()
     }
     group.wait()
     #expect(failures.delays.isEmpty, "\(failures.delays.count) requests failed")
-    return (server, client.stats.counts)
+    return (server, client.stats.counts, governor == nil ? nil : firstDone.delays.first.map { Int($0) })
   }
 
   @Test("Throttled by a server that takes 3 requests at a time, 12 threads settle near 3 in flight")
@@ -95,10 +99,11 @@ struct GovernorTests {
     #expect(rejectedShareGuarded < 0.25, "guarded: \(guarded.server.throttled) of \(guarded.stats.requests) refused")
     #expect(rejectedShareUnguarded > 2 * rejectedShareGuarded, "unguarded \(rejectedShareUnguarded), guarded \(rejectedShareGuarded)")
     #expect(governor.decreases > 0)
-    #expect(governor.currentLimit <= 6, "limit \(governor.currentLimit)")
+    let limit = try #require(guarded.limitUnderLoad)
+    #expect(limit <= 6, "limit \(limit) while all threads ran")
     #expect(guarded.stats.throttled == guarded.server.throttled)
     print(
-      "AIMD: refused without governor \(unguarded.server.throttled)/\(unguarded.stats.requests), with \(guarded.server.throttled)/\(guarded.stats.requests), decreases \(governor.decreases), final limit \(governor.currentLimit)")
+      "AIMD: refused without governor \(unguarded.server.throttled)/\(unguarded.stats.requests), with \(guarded.server.throttled)/\(guarded.stats.requests), decreases \(governor.decreases), limit under load \(limit), final limit \(governor.currentLimit)")
   }
 
   @Test("After throttling stops the limit climbs back to the maximum (additive increase)")
