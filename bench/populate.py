@@ -17,6 +17,7 @@ ap.add_argument('-n', type=int, default=100_000)
 ap.add_argument('--seed', type=int, default=1)
 ap.add_argument('--procs', type=int, default=4)
 ap.add_argument('--threads', type=int, default=8)
+ap.add_argument('--single', action='store_true', help='fill bucket A only, no planted differences (compare it with itself)')
 a = ap.parse_args()
 AK, SK = os.environ['BD_S3_ACCESS_KEY'], os.environ['BD_S3_SECRET_KEY']
 u = urllib.parse.urlsplit(a.endpoint)
@@ -95,6 +96,8 @@ def work(chunk):
         if not hasattr(local, 'c'):
             local.c = Client()
         key, A, B, kind = spec(i)
+        if a.single:
+            A, B, kind = A or B, None, None
         if A:
             local.c.put(a.bucket_a, key, A[0], A[1])
         if B:
@@ -106,7 +109,7 @@ def work(chunk):
 
 if __name__ == '__main__':
     c = Client()
-    for b in (a.bucket_a, a.bucket_b):
+    for b in ((a.bucket_a,) if a.single else (a.bucket_a, a.bucket_b)):
         c.put(b, None, b'', {})
     chunks = [range(s, min(s + 1000, a.n)) for s in range(0, a.n, 1000)]
     counts = {}

@@ -103,6 +103,10 @@ public struct CompareCommand: ParsableCommand {
   var numObjectsReport: Int = 1000
   @Option(name: .customLong("list_page_size"), help: "Keys per ListObjectsV2 page (1-1000).")
   var listPageSize: Int = 1000
+  @Option(
+    name: .customLong("range_listers"),
+    help: "Key ranges of each bucket listed at once (1 lists each bucket as one stream).")
+  var rangeListers: Int = Tuning().rangeListers
   @Option(name: .customLong("max_attempts"), help: "Attempts per request before giving up (retries with backoff on 5xx, 429, SlowDown, resets).")
   var maxAttempts: Int = 8
   @Option(name: .customLong("addressing_style"), help: "Bucket addressing: path or virtual.")

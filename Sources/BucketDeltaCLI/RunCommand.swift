@@ -19,6 +19,8 @@ struct ManifestOverrides: ParsableArguments {
   var numObjectsReport: Int?
   @Option(name: .customLong("list_page_size"), help: "Override tuning.list_page_size.")
   var listPageSize: Int?
+  @Option(name: .customLong("range_listers"), help: "Override tuning.range_listers.")
+  var rangeListers: Int?
   @Option(name: .customLong("max_attempts"), help: "Override tuning.max_attempts.")
   var maxAttempts: Int?
   @Option(name: .customLong("parallel_pairs"), help: "Override tuning.parallel_pairs.")
@@ -45,6 +47,7 @@ struct ManifestOverrides: ParsableArguments {
     if let v = positive(numObjectsReport, "num_objects_report") { m.tuning.numObjectsReport = v }
     if let v = positive(listPageSize, "list_page_size", 1000) { m.tuning.listPageSize = v }
     if let v = positive(maxAttempts, "max_attempts", 100) { m.tuning.maxAttempts = v }
+    if let v = positive(rangeListers, "range_listers", Tuning.rangeListersMax) { m.tuning.rangeListers = v }
     if let v = positive(parallelPairs, "parallel_pairs", 64) { m.tuning.parallelPairs = v }
     if let f = outputFormat { m.output.format = f.format }
     for i in m.pairs.indices {

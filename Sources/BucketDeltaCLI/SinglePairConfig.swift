@@ -27,6 +27,7 @@ struct SinglePairConfig {
   var numConnections: Int
   var numObjectsReport: Int
   var pageSize: Int
+  var rangeListers: Int
   var maxAttempts: Int
   var deep: Bool
   var compareTags: Bool
@@ -116,6 +117,9 @@ extension CompareCommand {
     ] where value < 1 {
       problems.append("--\(name) must be a positive integer, got \(value)")
     }
+    if !(1...Tuning.rangeListersMax).contains(rangeListers) {
+      problems.append("--range_listers must be between 1 and \(Tuning.rangeListersMax), got \(rangeListers)")
+    }
     if !(1...1000).contains(listPageSize) {
       problems.append("--list_page_size must be between 1 and 1000, got \(listPageSize)")
     }
@@ -123,6 +127,7 @@ extension CompareCommand {
     return SinglePairConfig(
       source: src, destination: dst, outputFile: output, format: outputFormat.format,
       numConnections: numConnections, numObjectsReport: numObjectsReport, pageSize: listPageSize,
+      rangeListers: rangeListers,
       maxAttempts: maxAttempts, deep: !shallowCheck.value, compareTags: compareObjectTags.value,
       numProcesses: numProcesses, maxQueueSize: maxQueueSize, logLevel: logLevel.rawValue, summary: summary,
       resume: resume, secretsOnCommandLine: secretFlagsUsed)

@@ -23,6 +23,7 @@ struct SinglePairRun {
     tuning.maxQueueSize = config.maxQueueSize
     tuning.numObjectsReport = config.numObjectsReport
     tuning.listPageSize = config.pageSize
+    tuning.rangeListers = config.rangeListers
     tuning.maxAttempts = config.maxAttempts
     let pair = PairConfig(
       name: "\(config.source.bucket)-to-\(config.destination.bucket)",

@@ -19,6 +19,8 @@ public struct ListedObject: Sendable, Equatable {
 /// One page of a ListObjectsV2 answer.
 public struct ListObjectsV2Page: Sendable {
   public var objects: [ListedObject]
+  /// `<CommonPrefixes>` of a listing with a delimiter, in the order the server sent them.
+  public var commonPrefixes: [String] = []
   public var isTruncated: Bool
   public var nextContinuationToken: String?
 
@@ -50,6 +52,18 @@ public struct ListObjectsV2Page: Sendable {
           key: key, etag: unquoteETag(c.text(of: "ETag") ?? ""), size: size,
           lastModified: c.text(of: "LastModified") ?? ""))
     }
+    var prefixes: [String] = []
+    for c in root.children where c.name == "CommonPrefixes" {
+      guard let raw = c.text(of: "Prefix") else { continue }
+      if encoded {
+        guard let decoded = URIEncoding.formDecode(raw) else {
+          throw ProtocolError("common prefix '\(raw)' is not valid URL encoding of UTF-8")
+        }
+        prefixes.append(decoded)
+      } else {
+        prefixes.append(raw)
+      }
+    }
     let truncatedText = root.text(of: "IsTruncated")?.lowercased()
     guard truncatedText == nil || truncatedText == "true" || truncatedText == "false" else {
       throw ProtocolError("<IsTruncated> is '\(truncatedText!)'")
@@ -60,7 +74,8 @@ public struct ListObjectsV2Page: Sendable {
     if truncated && token == nil {
       throw ProtocolError("IsTruncated is true but there is no NextContinuationToken")
     }
-    return ListObjectsV2Page(objects: objects, isTruncated: truncated, nextContinuationToken: token)
+    return ListObjectsV2Page(
+      objects: objects, commonPrefixes: prefixes, isTruncated: truncated, nextContinuationToken: token)
   }
 }
 

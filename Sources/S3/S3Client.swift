@@ -98,12 +98,13 @@ public final class S3Client: Sendable {
   /// One page of `ListObjectsV2` with `encoding-type=url`.
   public func listObjectsV2(
     bucket: String, prefix: String = "", continuationToken: String? = nil,
-    startAfter: String? = nil, maxKeys: Int = 1000
+    startAfter: String? = nil, maxKeys: Int = 1000, delimiter: String? = nil
   ) throws(S3Error) -> ListObjectsV2Page {
     var query: [(String, String)] = [
       ("list-type", "2"), ("encoding-type", "url"), ("max-keys", String(maxKeys)),
     ]
     if !prefix.isEmpty { query.append(("prefix", prefix)) }
+    if let delimiter, !delimiter.isEmpty { query.append(("delimiter", delimiter)) }
     if let continuationToken { query.append(("continuation-token", continuationToken)) }
     if let startAfter, !startAfter.isEmpty { query.append(("start-after", startAfter)) }
     let (response, attempts) = try execute(

@@ -19,6 +19,10 @@ public struct Checkpoint: Codable, Sendable, Equatable {
   public var errors: Int
   /// Sides found out of byte order: they are listed whole and sorted again on resume.
   public var sortedSides: [String]
+  /// Sides whose key ranges did not join up: listed as one stream again on resume.
+  public var singleStreamSides: [String]? = nil
+  /// Per side listed as key ranges: where a resume may start listing (see `RangeHandOff`).
+  public var rangeHandOffs: [String: RangeHandOff]? = nil
   /// How many times this pair has been resumed.
   public var resumes: Int
   public var updatedAt: String
@@ -32,6 +36,8 @@ public struct Checkpoint: Codable, Sendable, Equatable {
     case onlyInDestination = "only_in_destination"
     case different, errors
     case sortedSides = "sorted_sides"
+    case singleStreamSides = "single_stream_sides"
+    case rangeHandOffs = "range_hand_offs"
     case resumes
     case updatedAt = "updated_at"
   }

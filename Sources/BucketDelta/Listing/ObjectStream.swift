@@ -19,13 +19,27 @@ public enum Side: String, Sendable, CustomStringConvertible {
 
 /// A listing that breaks the order the merge-join relies on.
 public struct ListingOrderError: Error, Sendable, CustomStringConvertible {
-  public enum Kind: Sendable { case backwards, duplicate }
+  public enum Kind: Sendable {
+    case backwards, duplicate
+    /// Ranges listed side by side do not join up (see `PartitionedListing`).
+    case rangeHandOff
+  }
   public var kind: Kind
   public var side: Side
   public var previous: String
   public var key: String
   /// Where the listing came from, e.g. `bucket 'photos' at http://127.0.0.1:8333`.
   public var location: String
+  /// For `.rangeHandOff`: what did not match.
+  public var detail: String = ""
+  public init(kind: Kind, side: Side, previous: String, key: String, location: String, detail: String = "") {
+    self.kind = kind
+    self.side = side
+    self.previous = previous
+    self.key = key
+    self.location = location
+    self.detail = detail
+  }
   public var description: String {
     let from = location.isEmpty ? "" : " (\(location))"
     switch kind {
@@ -33,6 +47,8 @@ public struct ListingOrderError: Error, Sendable, CustomStringConvertible {
       return "\(side) listing\(from) is not in UTF-8 byte order: '\(key)' came after '\(previous)'"
     case .duplicate:
       return "\(side) listing\(from) returned the key '\(key)' twice"
+    case .rangeHandOff:
+      return "\(side) listing\(from) does not join up between key ranges at '\(previous)': \(detail)"
     }
   }
 }

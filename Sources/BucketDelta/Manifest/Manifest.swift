@@ -53,6 +53,10 @@ public struct Tuning: Sendable, Equatable {
   public var maxQueueSize = 100
   public var numObjectsReport = 1000
   public var listPageSize = 1000
+  /// Key ranges of one side listed at once (1: one stream per side).
+  public var rangeListers = 4
+  /// What `range_listers` and `--range_listers` accept.
+  public static let rangeListersMax = 64
   public var maxAttempts = 8
   public var parallelPairs = 1
   /// Seconds before one request is abandoned (and retried).

@@ -151,7 +151,7 @@ public struct ManifestDecoder {
       node, "defaults.tuning",
       allowed: [
         "num_processes", "num_connections", "max_queue_size", "num_objects_report", "list_page_size", "max_attempts",
-        "parallel_pairs", "request_timeout_seconds",
+        "parallel_pairs", "request_timeout_seconds", "range_listers",
       ])
     func positive(_ key: String, _ max: Int = Int.max) -> Int? {
       guard let n = f[key], let v = int(n, "defaults.tuning.\(key)") else { return nil }
@@ -168,6 +168,7 @@ public struct ManifestDecoder {
     if let v = positive("list_page_size", 1000) { t.listPageSize = v }
     if let v = positive("max_attempts", 100) { t.maxAttempts = v }
     if let v = positive("parallel_pairs", 64) { t.parallelPairs = v }
+    if let v = positive("range_listers", Tuning.rangeListersMax) { t.rangeListers = v }
     if let n = f["request_timeout_seconds"], let v = number(n, "defaults.tuning.request_timeout_seconds") {
       if Tuning.requestTimeoutRange.contains(v) { t.requestTimeout = v } else {
         error(

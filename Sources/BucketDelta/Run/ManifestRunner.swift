@@ -229,6 +229,7 @@ public struct ManifestRunner: Sendable {
       options.numObjectsReport = manifest.tuning.numObjectsReport
       options.deep = pair.check == .deep
       options.maxQueueSize = manifest.tuning.maxQueueSize
+      options.rangeListers = manifest.tuning.rangeListers
       options.checkpoint = store
       options.resume = pairResume
       options.progress = pairProgress

@@ -21,6 +21,8 @@ public struct PairOptions: Sendable {
   public var resume = false
   /// Live counters for the progress display.
   public var progress: PairProgress?
+  /// Key ranges listed at once per side (`range_listers`); 1 lists each side as one stream.
+  public var rangeListers = 1
   public init() {}
 }
 
@@ -38,6 +40,8 @@ public struct PairResult: Sendable, Equatable {
   public var resumes = 0
   /// Sides whose listing was not in byte order and had to be sorted.
   public var sortedSides: [Side] = []
+  /// Sides listed as one stream although range listers were asked for (their ranges did not join up).
+  public var singleStreamSides: [Side] = []
   /// Requests made by deep-check workers for this pair, retries and throttling answers among them.
   public var workerCounts = RequestCounts.zero
 
@@ -74,6 +78,7 @@ public struct PairComparison {
   ///     in its configuration and `router` where its results arrive.
   public func run(pool: WorkerPool? = nil, pairIndex: Int = 0, router: ResultRouter? = nil) throws -> PairResult {
     var sortedSides: Set<Side> = []
+    var singleSides: Set<Side> = []
     let sink = ResultSink()
     if options.deep {
       guard pool != nil, let router else { throw WorkerError("a deep check needs the worker pool") }
@@ -92,6 +97,7 @@ public struct PairComparison {
         logger.info(
           "Resuming from checkpoint \(store.path) after key \(cp.lastKey.map { "'\($0)'" } ?? "(none)") (\(cp.objectsProcessed) objects processed before, \(cp.different + cp.onlyInSource + cp.onlyInDestination + cp.errors) with differences)")
         for side in cp.sortedSides { if let s = Side(rawValue: side) { sortedSides.insert(s) } }
+        for side in cp.singleStreamSides ?? [] { if let s = Side(rawValue: side) { singleSides.insert(s) } }
         base = cp
       } else {
         store.delete()
@@ -101,13 +107,22 @@ public struct PairComparison {
     while true {
       do {
         var result = try runOnce(
-          sorting: sortedSides, base: base, pool: pool, pairIndex: pairIndex, sink: sink, firstSeq: &firstSeq)
+          sorting: sortedSides, single: singleSides, base: base, pool: pool, pairIndex: pairIndex, sink: sink,
+          firstSeq: &firstSeq)
         result.sortedSides = [Side.source, .destination].filter(sortedSides.contains)
+        result.singleStreamSides = [Side.source, .destination].filter(singleSides.contains)
         result.workerRestarts = pool?.restartCount ?? 0
         result.resumes = base?.resumes ?? 0
         result.workerCounts = sink.requestCounts
         options.checkpoint?.delete()
         return result
+      } catch let e as ListingOrderError
+        where options.rangeListers > 1 && !singleSides.contains(e.side) && e.kind != .duplicate
+      {
+        logger.warning(
+          "\(e.description). Comparing again with the \(e.side) bucket listed as a single stream (its server's start-after or order does not allow key ranges)")
+        singleSides.insert(e.side)
+        options.progress?.restartListing()
       } catch let e as ListingOrderError where e.kind == .backwards && !sortedSides.contains(e.side) {
         logger.warning(
           "\(e.description). Comparing again with the \(e.side) listing sorted by UTF-8 bytes (bounded memory, spilled to disk)")
@@ -117,37 +132,80 @@ public struct PairComparison {
     }
   }
 
-  private func stream(_ side: Side, sorted: Bool) throws -> (ObjectStream, PagedListing) {
+  /// How one side is listed in one attempt.
+  enum ListingMode: Equatable {
+    case partitioned(Int), single, sorted
+    var description: String {
+      switch self {
+      case .partitioned(let n): return "key ranges, \(n) listed at once"
+      case .single: return "single stream"
+      case .sorted: return "single stream, sorted by UTF-8 bytes (bounded memory, spilled to disk)"
+      }
+    }
+  }
+
+  /// A side's listing: the stream to read, what to close, and the partitioned listing if there is one.
+  struct SideListing {
+    var stream: ObjectStream
+    var stoppers: [ObjectStream]
+    var partitioned: PartitionedListing?
+    func close() { for s in stoppers { s.close() } }
+  }
+
+  private func stream(_ side: Side, mode: ListingMode, resumeFrom: RangeHandOff?) throws -> SideListing {
     let target = side == .source ? source : destination
     logger.info("Listing all objects from \(side) bucket: \(target.bucket)")
-    let listing = PagedListing(target: target, side: side, logger: logger, progress: options.progress)
+    logger.info("Listing mode of the \(side) bucket: \(mode.description)")
     let location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
-    guard sorted else { return (OrderGuard(listing, side: side, location: location), listing) }
-    let dir = options.temporaryDirectory.appendingPathComponent(
-      "bucket-delta-sort-\(getpid())-\(side)-\(UUID().uuidString)")
-    let sorter = ExternalSorter(runSize: options.sortRunSize, directory: dir)
-    do {
-      return (OrderGuard(try sorter.sorted(listing), side: side, location: location), listing)
-    } catch {
-      listing.close()
-      throw error
+    switch mode {
+    case .partitioned(let n):
+      let listing = PartitionedListing(
+        target: target, side: side, listers: n, resumeFrom: resumeFrom, logger: logger, progress: options.progress)
+      return SideListing(
+        stream: OrderGuard(listing, side: side, location: location), stoppers: [listing], partitioned: listing)
+    case .single:
+      let listing = PagedListing(target: target, side: side, logger: logger, progress: options.progress)
+      return SideListing(stream: OrderGuard(listing, side: side, location: location), stoppers: [listing])
+    case .sorted:
+      let listing = PagedListing(target: target, side: side, logger: logger, progress: options.progress)
+      let dir = options.temporaryDirectory.appendingPathComponent(
+        "bucket-delta-sort-\(getpid())-\(side)-\(UUID().uuidString)")
+      let sorter = ExternalSorter(runSize: options.sortRunSize, directory: dir)
+      do {
+        let sorted = try sorter.sorted(listing)
+        return SideListing(
+          stream: OrderGuard(sorted, side: side, location: location), stoppers: [sorted, listing])
+      } catch {
+        listing.close()
+        throw error
+      }
     }
   }
 
   private func runOnce(
-    sorting sortedSides: Set<Side>, base: Checkpoint?, pool: WorkerPool?, pairIndex: Int, sink: ResultSink,
-    firstSeq: inout Int
+    sorting sortedSides: Set<Side>, single singleSides: Set<Side>, base: Checkpoint?, pool: WorkerPool?,
+    pairIndex: Int, sink: ResultSink, firstSeq: inout Int
   ) throws -> PairResult {
     let report = try ReportFile(path: reportPath, keepingFirst: base?.reportBytes)
-    let (srcListed, srcListing) = try stream(.source, sorted: sortedSides.contains(.source))
-    defer { srcListed.close(); srcListing.close() }
-    let (dstListed, dstListing) = try stream(.destination, sorted: sortedSides.contains(.destination))
-    defer { dstListed.close(); dstListing.close() }
-    // Listings restart from the beginning: a server's own order decides what its start-after skips,
-    // and servers that list out of byte order would skip undecided keys. Keys up to the watermark
-    // are dropped here, after the order guard.
-    let src: ObjectStream = base?.lastKey.map { SkipThrough(srcListed, watermark: $0) } ?? srcListed
-    let dst: ObjectStream = base?.lastKey.map { SkipThrough(dstListed, watermark: $0) } ?? dstListed
+    func mode(_ side: Side) -> ListingMode {
+      if sortedSides.contains(side) { return .sorted }
+      if singleSides.contains(side) || options.rangeListers <= 1 { return .single }
+      return .partitioned(options.rangeListers)
+    }
+    // A single stream restarts from the beginning on resume: a server's own order decides what its
+    // start-after skips, and servers that list out of byte order would skip undecided keys. Key ranges
+    // resume after the last range boundary at or below the watermark whose hand-off was verified (the
+    // first key after it must be the same again). Keys up to the watermark are dropped after the order guard.
+    func resumePoint(_ side: Side) -> RangeHandOff? {
+      guard case .partitioned = mode(side) else { return nil }
+      return base?.rangeHandOffs?[side.rawValue]
+    }
+    let srcListing = try stream(.source, mode: mode(.source), resumeFrom: resumePoint(.source))
+    defer { srcListing.close() }
+    let dstListing = try stream(.destination, mode: mode(.destination), resumeFrom: resumePoint(.destination))
+    defer { dstListing.close() }
+    let src: ObjectStream = base?.lastKey.map { SkipThrough(srcListing.stream, watermark: $0) } ?? srcListing.stream
+    let dst: ObjectStream = base?.lastKey.map { SkipThrough(dstListing.stream, watermark: $0) } ?? dstListing.stream
     logger.info("Starting bucket comparison")
     logger.info("Mode: latest objects only")
 
@@ -179,7 +237,23 @@ public struct PairComparison {
           objectsProcessed: result.objectsProcessed, onlyInSource: result.onlyInSource,
           onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
           sortedSides: [Side.source, .destination].filter(sortedSides.contains).map(\.rawValue),
+          singleStreamSides: [Side.source, .destination].filter(singleSides.contains).map(\.rawValue),
+          rangeHandOffs: handOffs(),
           resumes: base?.resumes ?? 0, updatedAt: isoTimestamp(Date())))
+    }
+
+    /// Per side, where a resume may start listing (only for sides listed as key ranges).
+    func handOffs() -> [String: RangeHandOff]? {
+      guard let watermark else { return nil }
+      var h: [String: RangeHandOff] = [:]
+      for (side, listing) in [(Side.source, srcListing), (.destination, dstListing)] {
+        if let p = listing.partitioned?.handOff(atOrBefore: watermark) {
+          h[side.rawValue] = p
+        } else if let old = base?.rangeHandOffs?[side.rawValue], listing.partitioned != nil {
+          h[side.rawValue] = old
+        }
+      }
+      return h.isEmpty ? nil : h
     }
 
     func stopIfInterrupted() throws {
@@ -242,6 +316,11 @@ public struct PairComparison {
       try stopIfInterrupted()
     }
     try report.close()
+    for (side, listing) in [(Side.source, srcListing), (.destination, dstListing)] {
+      if let p = listing.partitioned {
+        logger.info("The \(side) bucket was listed in \(p.splits + 1) key ranges")
+      }
+    }
     return result
   }
 

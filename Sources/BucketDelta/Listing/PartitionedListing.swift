@@ -1,0 +1,442 @@
+import Foundation
+import Logging
+import S3
+
+/// Where a resumed listing may start: listing after `after` was seen to begin with `first`
+/// (`nil`: nothing follows). Keys are relative to the listing prefix.
+public struct RangeHandOff: Codable, Sendable, Equatable {
+  public var after: String
+  public var first: String?
+  public init(after: String, first: String?) {
+    self.after = after
+    self.first = first
+  }
+}
+
+/// Lists one side of a pair as key ranges, several at once, and hands the objects on in global
+/// UTF-8 key order, with memory bounded by a window of ranges and pages whatever the bucket size.
+///
+/// Range *i* is `(lower, upper]`: it lists with `start-after = lower` and stops at its first key above
+/// `upper` (the *overshoot*). Listers idle for lack of work split the earliest unfinished range at a
+/// point after its last listed key (a CommonPrefix of a delimiter listing, else a probed byte midpoint),
+/// so one large range does not leave the others idle.
+///
+/// Ranges are only trusted as a whole through the **hand-off check**: range *i*'s overshoot must be the
+/// first key the server lists after range *i+1*'s lower bound (and a range that reached the end must be
+/// followed by an empty listing); within a range keys must rise in bytes and stay in bounds. A server that
+/// ignores `start-after` or lists out of byte order fails one of these checks, and the listing throws a
+/// `ListingOrderError` of kind `.rangeHandOff` or `.backwards`, so the caller can fall back to a single
+/// stream. A server whose `start-after` agrees with its own listing order passes only when the ranges'
+/// union is its whole listing.
+public final class PartitionedListing: ObjectStream, @unchecked Sendable {
+  // @unchecked: all mutable state is guarded by `condition`, except `current`/`index`, which only the
+  // reading thread touches.
+  final class KeyRange {
+    let lower: String?
+    var upper: String?
+    /// Set when this range starts a resumed listing: its first key must be this.
+    var expectedFirst: String??
+    var started = false
+    var active = false
+    var finished = false
+    var token: String?
+    var pages: [[ListedObject]] = []
+    var firstSeenKnown = false
+    var firstSeen: String?
+    var overshoot: String?
+    /// Last in-range key listed.
+    var cursor: String?
+    var failedSplitAt: String??
+    var splitting = false
+    var error: Error?
+    var seenTokens = Set<String>()
+    var seenPages = Set<Int>()
+    var pagesRead = 0
+    init(lower: String?, upper: String?) {
+      self.lower = lower
+      self.upper = upper
+    }
+  }
+
+  private let condition = NSCondition()
+  private var ranges: [KeyRange]
+  private var closed = false
+  private var handOffs: [RangeHandOff] = []
+  private var splitCount = 0
+  private var current: [ListedObject] = []
+  private var index = 0
+
+  private let target: ListingTarget
+  private let side: Side
+  private let listers: Int
+  private let window: Int
+  private let prefetchPages: Int
+  /// A range is split only after this many pages (so ranges stay large enough to be worth their overhead).
+  private let splitAfterPages: Int
+  private let logger: Logger
+  private let progress: PairProgress?
+  private let location: String
+
+  /// - Parameters:
+  ///   - listers: concurrent range listers (threads, each with one request in flight).
+  ///   - resumeFrom: a hand-off recorded by an earlier run: listing starts after its `after`, and its
+  ///     first key must be its `first`.
+  public init(
+    target: ListingTarget, side: Side, listers: Int, resumeFrom: RangeHandOff? = nil, prefetchPages: Int = 6,
+    splitAfterPages: Int = 3, logger: Logger, progress: PairProgress? = nil
+  ) {
+    self.splitAfterPages = max(1, splitAfterPages)
+    self.target = target
+    self.side = side
+    self.listers = max(1, listers)
+    self.window = max(4, 2 * self.listers)
+    self.prefetchPages = max(1, prefetchPages)
+    self.logger = logger
+    self.progress = progress
+    self.location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
+    let first = KeyRange(lower: resumeFrom?.after ?? target.startAfter, upper: nil)
+    if let resumeFrom { first.expectedFirst = .some(resumeFrom.first) }
+    ranges = [first]
+    for i in 0..<self.listers {
+      let t = Thread { [self] in self.lister() }
+      t.name = "list-\(side)-\(i)"
+      t.start()
+    }
+  }
+
+  /// Ranges split off while listing (for the log and the tests).
+  public var splits: Int { condition.withLock { splitCount } }
+
+  /// The latest verified hand-off whose lower bound is at or before `watermark`, to resume from.
+  public func handOff(atOrBefore watermark: String) -> RangeHandOff? {
+    condition.withLock {
+      handOffs.last { KeyOrder.compare($0.after, watermark) <= 0 }
+    }
+  }
+
+  // MARK: Reading
+
+  public func next() throws -> ListedObject? {
+    while index >= current.count {
+      condition.lock()
+      defer { condition.unlock() }
+      while true {
+        if closed { return nil }
+        guard let r = ranges.first else { return nil }
+        if !r.pages.isEmpty {
+          current = r.pages.removeFirst()
+          index = 0
+          condition.broadcast()
+          break
+        }
+        if r.finished {
+          if let e = r.error { throw e }
+          if ranges.count > 1 {
+            let n = ranges[1]
+            while !n.firstSeenKnown && n.error == nil && !closed { condition.wait() }
+            if closed { return nil }
+            if !n.firstSeenKnown, let e = n.error { throw e }
+            guard n.firstSeen == r.overshoot, let boundary = n.lower else {
+              throw ListingOrderError(
+                kind: .rangeHandOff, side: side, previous: n.lower ?? "", key: n.firstSeen ?? "",
+                location: location,
+                detail:
+                  "the range below it went on with \(describe(r.overshoot)), but listing after it starts with \(describe(n.firstSeen))"
+              )
+            }
+            record(RangeHandOff(after: boundary, first: n.firstSeen))
+          }
+          ranges.removeFirst()
+          condition.broadcast()
+          continue
+        }
+        condition.wait()
+      }
+    }
+    defer { index += 1 }
+    return current[index]
+  }
+
+  private func describe(_ key: String?) -> String { key.map { "'\($0)'" } ?? "(the end)" }
+
+  private func record(_ h: RangeHandOff) {
+    handOffs.append(h)
+    if handOffs.count > 4 * window { handOffs.removeFirst(handOffs.count - 2 * window) }
+  }
+
+  public func close() {
+    condition.lock()
+    closed = true
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  // MARK: Listing
+
+  private enum Work {
+    case page(KeyRange)
+    case split(KeyRange, after: String, upper: String?)
+  }
+
+  private func lister() {
+    condition.lock()
+    while true {
+      if closed {
+        condition.unlock()
+        return
+      }
+      if ranges.isEmpty {
+        condition.unlock()
+        return
+      }
+      guard let work = pickWork() else {
+        condition.wait()
+        continue
+      }
+      condition.unlock()
+      switch work {
+      case .page(let r): listPage(r)
+      case .split(let r, let after, let upper): trySplit(r, after: after, upper: upper)
+      }
+      condition.lock()
+    }
+  }
+
+  /// Under the lock: the earliest range in the window that can take a page request, else a range to split.
+  private func pickWork() -> Work? {
+    let visible = ranges.prefix(window)
+    for r in visible where !r.active && !r.finished && r.pages.count < prefetchPages {
+      r.active = true
+      r.started = true
+      return .page(r)
+    }
+    // Nothing to list: split the earliest unfinished range that turned out large (or the only one, at the
+    // start), if the window has room for another range.
+    guard ranges.count < window else { return nil }
+    for r in visible where !r.finished && !r.splitting && r.expectedFirst == nil {
+      guard r.pagesRead >= splitAfterPages || ranges.count == 1 else { continue }
+      if let tried = r.failedSplitAt, tried == r.cursor { continue }
+      r.splitting = true
+      return .split(r, after: r.cursor ?? r.lower ?? "", upper: r.upper)
+    }
+    return nil
+  }
+
+  private func fail(_ r: KeyRange, _ error: Error) {
+    r.error = error
+    r.finished = true
+    r.active = false
+    condition.broadcast()
+  }
+
+  private func listPage(_ r: KeyRange) {
+    let page: ListObjectsV2Page
+    var objects: [ListedObject]
+    do {
+      let startAfter = r.token == nil ? r.lower.map { target.prefix + $0 } : nil
+      page = try target.client.listObjectsV2(
+        bucket: target.bucket, prefix: target.prefix, continuationToken: r.token, startAfter: startAfter,
+        maxKeys: target.pageSize)
+      objects = try stripPrefix(page.objects)
+    } catch {
+      condition.withLock { fail(r, error) }
+      return
+    }
+    condition.lock()
+    defer { condition.unlock() }
+    if closed { return }
+    r.pagesRead += 1
+    do {
+      try checkLoops(r, page: page, objects: objects)
+      let more = page.isTruncated
+      if !r.firstSeenKnown, !objects.isEmpty || !more {
+        r.firstSeenKnown = true
+        r.firstSeen = objects.first?.key
+        if let expected = r.expectedFirst {
+          guard expected == r.firstSeen else {
+            throw ListingOrderError(
+              kind: .rangeHandOff, side: side, previous: r.lower ?? "", key: r.firstSeen ?? "", location: location,
+              detail:
+                "the checkpoint saw the listing after it start with \(describe(expected)), now it starts with \(describe(r.firstSeen))"
+            )
+          }
+          r.expectedFirst = nil
+          if let lower = r.lower { record(RangeHandOff(after: lower, first: r.firstSeen)) }
+        }
+      }
+      var inRange: [ListedObject] = []
+      inRange.reserveCapacity(objects.count)
+      var previous = r.cursor ?? r.lower
+      var overshootAt: Int? = nil
+      for (i, o) in objects.enumerated() {
+        if let upper = r.upper, KeyOrder.compare(o.key, upper) > 0 {
+          overshootAt = i
+          break
+        }
+        if let p = previous, KeyOrder.compare(p, o.key) >= 0 {
+          throw ListingOrderError(
+            kind: KeyOrder.compare(p, o.key) == 0 ? .duplicate : .backwards, side: side, previous: p, key: o.key,
+            location: location)
+        }
+        inRange.append(o)
+        previous = o.key
+      }
+      if let at = overshootAt {
+        // The rest of the page is already here: it must rise too (a cheap extra check of the order).
+        var p = objects[at].key
+        for o in objects[(at + 1)...] {
+          guard KeyOrder.compare(p, o.key) < 0 else {
+            throw ListingOrderError(kind: .backwards, side: side, previous: p, key: o.key, location: location)
+          }
+          p = o.key
+        }
+        r.overshoot = objects[at].key
+        r.finished = true
+      } else if !more {
+        r.overshoot = nil
+        r.finished = true
+      } else {
+        r.token = page.nextContinuationToken
+      }
+      if let last = inRange.last { r.cursor = last.key }
+      r.active = false
+      if !inRange.isEmpty { r.pages.append(inRange) }
+      progress?.listed(side, count: inRange.count, finished: r.finished && r.upper == nil)
+      logger.debug("Listed page \(r.pagesRead) of a range of \(side) bucket \(target.bucket): \(inRange.count) objects, after \(r.lower ?? "-") up to \(r.upper ?? "-"), finished \(r.finished)")
+      condition.broadcast()
+    } catch {
+      fail(r, error)
+    }
+  }
+
+  private func stripPrefix(_ objects: [ListedObject]) throws -> [ListedObject] {
+    guard !target.prefix.isEmpty else { return objects }
+    var objects = objects
+    for i in objects.indices {
+      guard objects[i].key.hasPrefixBytes(target.prefix) else {
+        throw S3Error(
+          kind: .protocolViolation("listing with prefix '\(target.prefix)' returned key '\(objects[i].key)'"),
+          operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
+      }
+      objects[i].key = String(decoding: objects[i].key.utf8.dropFirst(target.prefix.utf8.count), as: UTF8.self)
+    }
+    return objects
+  }
+
+  private func checkLoops(_ r: KeyRange, page: ListObjectsV2Page, objects: [ListedObject]) throws {
+    if page.isTruncated, let t = page.nextContinuationToken, !r.seenTokens.insert(t).inserted {
+      throw S3Error(
+        kind: .protocolViolation("continuation token repeated after \(r.pagesRead) pages"),
+        operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
+    }
+    if !objects.isEmpty {
+      var h = Hasher()
+      for o in objects { h.combine(o.key) }
+      if !r.seenPages.insert(h.finalize()).inserted {
+        throw S3Error(
+          kind: .protocolViolation(
+            "page \(r.pagesRead) lists the same keys as an earlier page (the listing loops; first key '\(objects[0].key)')"),
+          operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
+      }
+    }
+  }
+
+  // MARK: Splitting
+
+  private func trySplit(_ r: KeyRange, after: String, upper: String?) {
+    let point: String?
+    do {
+      point = try splitPoint(after: after, upper: upper)
+    } catch {
+      // A failed probe only costs the split; the listing itself reports real trouble.
+      logger.debug("Split probe of \(side) bucket \(target.bucket) failed: \(error)")
+      point = nil
+    }
+    condition.lock()
+    defer { condition.unlock() }
+    r.splitting = false
+    guard let m = point, !r.finished, r.upper == upper,
+      KeyOrder.compare(m, r.cursor ?? r.lower ?? "") > 0, upper.map({ KeyOrder.compare(m, $0) < 0 }) ?? true,
+      let at = ranges.firstIndex(where: { $0 === r })
+    else {
+      r.failedSplitAt = .some(r.cursor)
+      condition.broadcast()
+      return
+    }
+    r.upper = m
+    ranges.insert(KeyRange(lower: m, upper: upper), at: at + 1)
+    splitCount += 1
+    logger.debug("Split a range of \(side) bucket \(target.bucket) at '\(m)' (\(ranges.count) ranges ahead)")
+    condition.broadcast()
+  }
+
+  /// A key `m` with `after < m < upper` such that something is listed after `m` within the range:
+  /// the middle CommonPrefix of a delimiter listing at the shallowest level that has one, else a
+  /// byte midpoint that a one-key probe shows is followed by a key in the range.
+  private func splitPoint(after: String, upper: String?) throws -> String? {
+    var levels: [String] = [""]
+    let bytes = Array(after.utf8)
+    for (i, b) in bytes.enumerated() where b == UInt8(ascii: "/") && levels.count < 4 {
+      levels.append(String(decoding: bytes[...i], as: UTF8.self))
+    }
+    for level in levels {
+      if let upper, !upper.hasPrefixBytes(level), KeyOrder.compare(level, upper) >= 0 { break }
+      let page = try target.client.listObjectsV2(
+        bucket: target.bucket, prefix: target.prefix + level, startAfter: target.prefix + after, maxKeys: 1000,
+        delimiter: "/")
+      let candidates = try page.commonPrefixes.compactMap { p -> String? in
+        guard p.hasPrefixBytes(target.prefix) else {
+          throw S3Error(
+            kind: .protocolViolation("listing with prefix '\(target.prefix)' returned common prefix '\(p)'"),
+            operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
+        }
+        let rel = String(decoding: p.utf8.dropFirst(target.prefix.utf8.count), as: UTF8.self)
+        guard KeyOrder.compare(rel, after) > 0, upper.map({ KeyOrder.compare(rel, $0) < 0 }) ?? true else { return nil }
+        return rel
+      }
+      if !candidates.isEmpty { return candidates[candidates.count / 2] }
+    }
+    guard let m = KeyMidpoint.between(after, upper) else { return nil }
+    let probe = try target.client.listObjectsV2(
+      bucket: target.bucket, prefix: target.prefix, startAfter: target.prefix + m, maxKeys: 1)
+    guard let first = try stripPrefix(probe.objects).first, KeyOrder.compare(first.key, m) > 0,
+      upper.map({ KeyOrder.compare(first.key, $0) <= 0 }) ?? true
+    else { return nil }
+    return m
+  }
+}
+
+/// A key roughly halfway between two keys in UTF-8 byte order, made of printable ASCII after their
+/// common prefix.
+public enum KeyMidpoint {
+  /// Some `m` with `low < m < high` (`high == nil`: no upper bound), or nil when none is easily found.
+  public static func between(_ low: String, _ high: String?) -> String? {
+    let lo = Array(low.utf8)
+    let hi = high.map { Array($0.utf8) }
+    var m: [UInt8] = []
+    var bounded = hi != nil
+    for i in 0..<256 {
+      if bounded, let hi {
+        guard i < hi.count else { return nil }
+        if i < lo.count && lo[i] == hi[i] {
+          m.append(lo[i])
+          continue
+        }
+      }
+      let l = i < lo.count ? Int(lo[i]) : 0x1F
+      let h = bounded ? min(Int(hi![i]), 0x7F) : 0x7F
+      if h - l >= 2 {
+        m.append(UInt8((l + h) / 2))
+        break
+      }
+      guard i < lo.count else { return nil }
+      // Here lo[i] < hi[i]: once m has lo[i], it is below `high` whatever follows.
+      bounded = false
+      m.append(lo[i])
+    }
+    guard let s = String(validating: m, as: UTF8.self), KeyOrder.compare(low, s) < 0,
+      high.map({ KeyOrder.compare(s, $0) < 0 }) ?? true
+    else { return nil }
+    return s
+  }
+}
