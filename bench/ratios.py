@@ -38,8 +38,14 @@ if rate('bucket-delta-deep') and 'head' in ceil:
     out['deep_requests_per_s'] = round(ours)
     out['raw_head_ceiling_req_per_s'] = ceil['head']['req_per_s']
     out['deep_share_of_head_ceiling'] = round(ours / ceil['head']['req_per_s'], 2)
-if rate('bucket-delta-shallow') and 'list bench-a' in ceil:
+for mode in ('shallow', 'deep'):
+    if rate(f'bucket-delta-{mode}') and rate(f'bucket-delta-{mode}-single'):
+        out[f'{mode}_key_ranges_over_single_stream'] = round(rate(f'bucket-delta-{mode}') / rate(f'bucket-delta-{mode}-single'), 2)
+if rate('bucket-delta-shallow') and 'list' in ceil:
     # the shallow check lists two buckets of about `objects` keys each
     out['shallow_keys_listed_per_s'] = round(2 * rate('bucket-delta-shallow'))
-    out['raw_sequential_list_keys_per_s'] = ceil['list bench-a']['keys_per_s']
+    out['shallow_single_stream_keys_listed_per_s'] = round(2 * (rate('bucket-delta-shallow-single') or 0))
+    out['raw_sequential_list_keys_per_s'] = ceil['list']['keys_per_s']
+    if 'listpar' in ceil:
+        out['raw_parallel_list_keys_per_s'] = ceil['listpar']['keys_per_s']
 print(json.dumps({'ratios': out}))

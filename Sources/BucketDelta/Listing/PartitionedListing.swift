@@ -46,6 +46,8 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     var overshoot: String?
     /// Last in-range key listed.
     var cursor: String?
+    /// First in-range key of the last page listed (with `cursor`, the span of one page).
+    var pageFirst: String?
     var failedSplitAt: String??
     var splitting = false
     var error: Error?
@@ -175,7 +177,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
 
   private enum Work {
     case page(KeyRange)
-    case split(KeyRange, after: String, upper: String?)
+    case split(KeyRange, after: String, upper: String?, pageFirst: String?)
   }
 
   private func lister() {
@@ -196,7 +198,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
       condition.unlock()
       switch work {
       case .page(let r): listPage(r)
-      case .split(let r, let after, let upper): trySplit(r, after: after, upper: upper)
+      case .split(let r, let after, let upper, let pageFirst): trySplit(r, after: after, upper: upper, pageFirst: pageFirst)
       }
       condition.lock()
     }
@@ -217,7 +219,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
       guard r.pagesRead >= splitAfterPages || ranges.count == 1 else { continue }
       if let tried = r.failedSplitAt, tried == r.cursor { continue }
       r.splitting = true
-      return .split(r, after: r.cursor ?? r.lower ?? "", upper: r.upper)
+      return .split(r, after: r.cursor ?? r.lower ?? "", upper: r.upper, pageFirst: r.pageFirst)
     }
     return nil
   }
@@ -298,11 +300,14 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
       } else {
         r.token = page.nextContinuationToken
       }
-      if let last = inRange.last { r.cursor = last.key }
+      if let last = inRange.last {
+        r.cursor = last.key
+        r.pageFirst = inRange[0].key
+      }
       r.active = false
       if !inRange.isEmpty { r.pages.append(inRange) }
       progress?.listed(side, count: inRange.count, finished: r.finished && r.upper == nil)
-      logger.debug("Listed page \(r.pagesRead) of a range of \(side) bucket \(target.bucket): \(inRange.count) objects, after \(r.lower ?? "-") up to \(r.upper ?? "-"), finished \(r.finished)")
+      logger.debug("Listed page \(r.pagesRead) of a range of \(side) bucket \(target.bucket): \(inRange.count) objects (range after \(r.lower.map { "'\($0)'" } ?? "the start") up to \(r.upper.map { "'\($0)'" } ?? "the end"))")
       condition.broadcast()
     } catch {
       fail(r, error)
@@ -343,10 +348,10 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
 
   // MARK: Splitting
 
-  private func trySplit(_ r: KeyRange, after: String, upper: String?) {
+  private func trySplit(_ r: KeyRange, after: String, upper: String?, pageFirst: String?) {
     let point: String?
     do {
-      point = try splitPoint(after: after, upper: upper)
+      point = try splitPoint(after: after, upper: upper, pageFirst: pageFirst)
     } catch {
       // A failed probe only costs the split; the listing itself reports real trouble.
       logger.debug("Split probe of \(side) bucket \(target.bucket) failed: \(error)")
@@ -371,14 +376,16 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
   }
 
   /// A key `m` with `after < m < upper` such that something is listed after `m` within the range:
-  /// the middle CommonPrefix of a delimiter listing at the shallowest level that has one, else a
-  /// byte midpoint that a one-key probe shows is followed by a key in the range.
-  private func splitPoint(after: String, upper: String?) throws -> String? {
+  /// the middle CommonPrefix of a delimiter listing at the shallowest level that has one, else a point
+  /// a few pages ahead extrapolated from the last page's span (`pageFirst` to `after`), else a byte
+  /// midpoint; either of the last two only when a one-key probe shows a key in the range after it.
+  private func splitPoint(after: String, upper: String?, pageFirst: String?) throws -> String? {
+    // The root and the ancestors of `after`'s own directory: their CommonPrefixes are sibling directories.
+    // (`after`'s own directory mostly holds objects, which would fill the answer.)
     var levels: [String] = [""]
     let bytes = Array(after.utf8)
-    for (i, b) in bytes.enumerated() where b == UInt8(ascii: "/") && levels.count < 4 {
-      levels.append(String(decoding: bytes[...i], as: UTF8.self))
-    }
+    let slashes = bytes.indices.filter { bytes[$0] == UInt8(ascii: "/") }
+    for i in slashes.dropLast().prefix(3) { levels.append(String(decoding: bytes[...i], as: UTF8.self)) }
     for level in levels {
       if let upper, !upper.hasPrefixBytes(level), KeyOrder.compare(level, upper) >= 0 { break }
       let page = try target.client.listObjectsV2(
@@ -396,19 +403,62 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
       }
       if !candidates.isEmpty { return candidates[candidates.count / 2] }
     }
-    guard let m = KeyMidpoint.between(after, upper) else { return nil }
-    let probe = try target.client.listObjectsV2(
-      bucket: target.bucket, prefix: target.prefix, startAfter: target.prefix + m, maxKeys: 1)
-    guard let first = try stripPrefix(probe.objects).first, KeyOrder.compare(first.key, m) > 0,
-      upper.map({ KeyOrder.compare(first.key, $0) <= 0 }) ?? true
-    else { return nil }
-    return m
+    let ahead = pageFirst.flatMap { KeyMidpoint.extrapolate(from: $0, to: after, pages: 8, below: upper) }
+    for m in [ahead, KeyMidpoint.between(after, upper)].compactMap({ $0 }) {
+      let probe = try target.client.listObjectsV2(
+        bucket: target.bucket, prefix: target.prefix, startAfter: target.prefix + m, maxKeys: 1)
+      if let first = try stripPrefix(probe.objects).first, KeyOrder.compare(first.key, m) > 0,
+        upper.map({ KeyOrder.compare(first.key, $0) <= 0 }) ?? true
+      {
+        return m
+      }
+    }
+    return nil
   }
 }
 
 /// A key roughly halfway between two keys in UTF-8 byte order, made of printable ASCII after their
 /// common prefix.
 public enum KeyMidpoint {
+  /// A key about `pages` page spans beyond `last`, where one page ran from `first` to `last`: at the first
+  /// byte where they differ, `last`'s byte moves on by `pages` times the page's step (`bulk/obj-00123` to
+  /// `bulk/obj-01122` gives `bulk/obj-05`). Nil when that leaves printable ASCII or is not below `high`.
+  /// A run of decimal digits where they differ is counted on as a number (`obj-00049` after `obj-00000`
+  /// gives `obj-00441` for 8 pages), so numbered keys split evenly.
+  public static func extrapolate(from first: String, to last: String, pages: Int, below high: String?) -> String? {
+    let a = Array(first.utf8)
+    let c = Array(last.utf8)
+    guard let i = zip(a, c).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset, c[i] > a[i],
+      c[i] < 0x7F
+    else { return nil }
+    func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+    var candidate: [UInt8]? = nil
+    if isDigit(a[i]) && isDigit(c[i]) {
+      var j = i
+      while j > 0 && isDigit(c[j - 1]) { j -= 1 }
+      var k = i
+      while k < c.count && isDigit(c[k]) { k += 1 }
+      var ka = i
+      while ka < a.count && isDigit(a[ka]) { ka += 1 }
+      if k == ka, k - j <= 18, let nc = Int(String(decoding: c[j..<k], as: UTF8.self)),
+        let na = Int(String(decoding: a[j..<k], as: UTF8.self))
+      {
+        let target = String(nc + pages * (nc - na))
+        if target.utf8.count <= k - j {
+          candidate = Array(c[..<j]) + Array(repeating: UInt8(ascii: "0"), count: k - j - target.utf8.count) + Array(target.utf8)
+        }
+      }
+    }
+    if candidate == nil {
+      let target = Int(c[i]) + pages * Int(c[i] - a[i])
+      if target <= 0x7E { candidate = Array(c[..<i]) + [UInt8(target)] }
+    }
+    guard let bytes = candidate, let m = String(validating: bytes, as: UTF8.self), KeyOrder.compare(last, m) < 0,
+      high.map({ KeyOrder.compare(m, $0) < 0 }) ?? true
+    else { return nil }
+    return m
+  }
+
   /// Some `m` with `low < m < high` (`high == nil`: no upper bound), or nil when none is easily found.
   public static func between(_ low: String, _ high: String?) -> String? {
     let lo = Array(low.utf8)

@@ -197,8 +197,10 @@ public struct PairComparison {
     // resume after the last range boundary at or below the watermark whose hand-off was verified (the
     // first key after it must be the same again). Keys up to the watermark are dropped after the order guard.
     func resumePoint(_ side: Side) -> RangeHandOff? {
-      guard case .partitioned = mode(side) else { return nil }
-      return base?.rangeHandOffs?[side.rawValue]
+      guard case .partitioned = mode(side), let h = base?.rangeHandOffs?[side.rawValue] else { return nil }
+      logger.info(
+        "Listing the \(side) bucket from after '\(h.after)', a key-range boundary the checkpoint verified (the first key after it must still be \(h.first.map { "'\($0)'" } ?? "none"))")
+      return h
     }
     let srcListing = try stream(.source, mode: mode(.source), resumeFrom: resumePoint(.source))
     defer { srcListing.close() }
