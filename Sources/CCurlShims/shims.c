@@ -24,3 +24,10 @@ CURLMcode bd_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
   return curl_multi_setopt(handle, option, value);
 }
 CURLcode bd_msg_result(const CURLMsg *msg) { return msg->data.result; }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+int bd_limit_malloc_arenas(int arenas) { return mallopt(M_ARENA_MAX, arenas); }
+#else
+int bd_limit_malloc_arenas(int arenas) { (void)arenas; return 0; }
+#endif

@@ -84,14 +84,17 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
   ///   - resumeFrom: a hand-off recorded by an earlier run: listing starts after its `after`, and its
   ///     first key must be its `first`.
   public init(
-    target: ListingTarget, side: Side, listers: Int, resumeFrom: RangeHandOff? = nil, prefetchPages: Int = 6,
+    target: ListingTarget, side: Side, listers: Int, resumeFrom: RangeHandOff? = nil, prefetchPages: Int = 3,
     splitAfterPages: Int = 3, logger: Logger, progress: PairProgress? = nil
   ) {
     self.splitAfterPages = max(1, splitAfterPages)
     self.target = target
     self.side = side
     self.listers = max(1, listers)
-    self.window = max(4, 2 * self.listers)
+    // At most `listers + 2` ranges ahead, each at most `prefetchPages` pages: measured 54 MB peak at
+    // 100,000 and 57 MB at 1,000,000 objects (4 listers per bucket, 2 buckets); 2 x listers ranges of
+    // 6 pages took 69 and 90 MB.
+    self.window = self.listers + 2
     self.prefetchPages = max(1, prefetchPages)
     self.logger = logger
     self.progress = progress

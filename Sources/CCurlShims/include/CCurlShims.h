@@ -16,3 +16,6 @@ CURLMcode bd_multi_setopt_long(CURLM *handle, CURLMoption option, long value);
 /* CURLMsg.data is a union; read its result field here. */
 CURLcode bd_msg_result(const CURLMsg *msg);
 #endif
+
+/// Caps glibc malloc's arenas (mallopt M_ARENA_MAX); returns 0 where that is not available.
+int bd_limit_malloc_arenas(int arenas);
