@@ -14,7 +14,7 @@ public struct RangeHandOff: Codable, Sendable, Equatable {
 }
 
 /// Lists one side of a pair as key ranges, several at once, and hands the objects on in global
-/// UTF-8 key order, with memory bounded by a window of ranges and pages whatever the bucket size.
+/// UTF-8 key order, with memory bounded by a budget of pages whatever the bucket size.
 ///
 /// Range *i* is `(lower, upper]`: it lists with `start-after = lower` and stops at its first key above
 /// `upper` (the *overshoot*). Listers idle for lack of work split the earliest unfinished range at a
@@ -71,8 +71,11 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
   private let target: ListingTarget
   private let side: Side
   private let listers: Int
-  private let window: Int
-  private let prefetchPages: Int
+  /// Pages held or requested at once, over all ranges; the earliest ranges get them first.
+  private let pageBudget: Int
+  private let maxRanges: Int
+  private var bufferedPages = 0
+  private var inFlight = 0
   /// A range is split only after this many pages (so ranges stay large enough to be worth their overhead).
   private let splitAfterPages: Int
   private let logger: Logger
@@ -84,18 +87,15 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
   ///   - resumeFrom: a hand-off recorded by an earlier run: listing starts after its `after`, and its
   ///     first key must be its `first`.
   public init(
-    target: ListingTarget, side: Side, listers: Int, resumeFrom: RangeHandOff? = nil, prefetchPages: Int = 3,
-    splitAfterPages: Int = 3, logger: Logger, progress: PairProgress? = nil
+    target: ListingTarget, side: Side, listers: Int, resumeFrom: RangeHandOff? = nil, prefetchPages: Int = 2,
+    splitAfterPages: Int = 6, logger: Logger, progress: PairProgress? = nil
   ) {
     self.splitAfterPages = max(1, splitAfterPages)
     self.target = target
     self.side = side
     self.listers = max(1, listers)
-    // At most `listers + 2` ranges ahead, each at most `prefetchPages` pages: measured 54 MB peak at
-    // 100,000 and 57 MB at 1,000,000 objects (4 listers per bucket, 2 buckets); 2 x listers ranges of
-    // 6 pages took 69 and 90 MB.
-    self.window = self.listers + 2
-    self.prefetchPages = max(1, prefetchPages)
+    self.pageBudget = max(1, prefetchPages) * (self.listers + 2)
+    self.maxRanges = 4 * self.listers + 4
     self.logger = logger
     self.progress = progress
     self.location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
@@ -130,6 +130,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
         guard let r = ranges.first else { return nil }
         if !r.pages.isEmpty {
           current = r.pages.removeFirst()
+          bufferedPages -= 1
           index = 0
           condition.broadcast()
           break
@@ -166,7 +167,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
 
   private func record(_ h: RangeHandOff) {
     handOffs.append(h)
-    if handOffs.count > 4 * window { handOffs.removeFirst(handOffs.count - 2 * window) }
+    if handOffs.count > 2 * maxRanges { handOffs.removeFirst(handOffs.count - maxRanges) }
   }
 
   public func close() {
@@ -207,18 +208,33 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     }
   }
 
-  /// Under the lock: the earliest range in the window that can take a page request, else a range to split.
+  /// Under the lock: while the page budget allows, a page of the earliest range that can take a request,
+  /// else a range to split.
   private func pickWork() -> Work? {
-    let visible = ranges.prefix(window)
-    for r in visible where !r.active && !r.finished && r.pages.count < prefetchPages {
-      r.active = true
-      r.started = true
-      return .page(r)
+    // A range may take a request while the pages held or requested by it and the ranges before it are
+    // under the budget: the ranges the merge reads next come first, and far ranges that filled up
+    // earlier cannot starve them; `listers` requests over the budget at most, in all.
+    guard bufferedPages + inFlight < pageBudget + listers else { return splitWork() }
+    var held = 0
+    for r in ranges {
+      held += r.pages.count + (r.active ? 1 : 0)
+      guard held < pageBudget else { break }
+      if !r.active && !r.finished {
+        r.active = true
+        r.started = true
+        inFlight += 1
+        return .page(r)
+      }
     }
-    // Nothing to list: split the earliest unfinished range that turned out large (or the only one, at the
-    // start), if the window has room for another range.
-    guard ranges.count < window else { return nil }
-    for r in visible where !r.finished && !r.splitting && r.expectedFirst == nil {
+    return splitWork()
+  }
+
+  private func splitWork() -> Work? {
+    // Every unfinished range has a request in flight, or the budget is taken: split the earliest range
+    // that turned out large (or the only one, at the start), so that other listers can take its far part
+    // (and the budget, which goes to the earliest ranges first, moves to where the merge reads).
+    guard ranges.count < maxRanges else { return nil }
+    for r in ranges.prefix(listers + 2) where !r.finished && !r.splitting && r.expectedFirst == nil {
       guard r.pagesRead >= splitAfterPages || ranges.count == 1 else { continue }
       if let tried = r.failedSplitAt, tried == r.cursor { continue }
       r.splitting = true
@@ -244,11 +260,15 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
         maxKeys: target.pageSize)
       objects = try stripPrefix(page.objects)
     } catch {
-      condition.withLock { fail(r, error) }
+      condition.withLock {
+        inFlight -= 1
+        fail(r, error)
+      }
       return
     }
     condition.lock()
     defer { condition.unlock() }
+    inFlight -= 1
     if closed { return }
     r.pagesRead += 1
     do {
@@ -308,7 +328,10 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
         r.pageFirst = inRange[0].key
       }
       r.active = false
-      if !inRange.isEmpty { r.pages.append(inRange) }
+      if !inRange.isEmpty {
+        r.pages.append(inRange)
+        bufferedPages += 1
+      }
       progress?.listed(side, count: inRange.count, finished: r.finished && r.upper == nil)
       logger.debug("Listed page \(r.pagesRead) of a range of \(side) bucket \(target.bucket): \(inRange.count) objects (range after \(r.lower.map { "'\($0)'" } ?? "the start") up to \(r.upper.map { "'\($0)'" } ?? "the end"))")
       condition.broadcast()
@@ -352,37 +375,46 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
   // MARK: Splitting
 
   private func trySplit(_ r: KeyRange, after: String, upper: String?, pageFirst: String?) {
-    let point: String?
+    var points: [String] = []
     do {
-      point = try splitPoint(after: after, upper: upper, pageFirst: pageFirst)
+      let pieces = condition.withLock { max(2, min(listers, maxRanges - ranges.count + 1)) }
+      points = try splitPoints(after: after, upper: upper, pageFirst: pageFirst, pieces: pieces)
     } catch {
       // A failed probe only costs the split; the listing itself reports real trouble.
       logger.debug("Split probe of \(side) bucket \(target.bucket) failed: \(error)")
-      point = nil
     }
     condition.lock()
     defer { condition.unlock() }
     r.splitting = false
-    guard let m = point, !r.finished, r.upper == upper,
-      KeyOrder.compare(m, r.cursor ?? r.lower ?? "") > 0, upper.map({ KeyOrder.compare(m, $0) < 0 }) ?? true,
-      let at = ranges.firstIndex(where: { $0 === r })
-    else {
+    // Points above what the range has listed by now, below its bound, rising.
+    var valid: [String] = []
+    if !r.finished, r.upper == upper {
+      var low = r.cursor ?? r.lower ?? ""
+      for m in points where KeyOrder.compare(m, low) > 0 && (upper.map { KeyOrder.compare(m, $0) < 0 } ?? true) {
+        valid.append(m)
+        low = m
+      }
+    }
+    guard !valid.isEmpty, let at = ranges.firstIndex(where: { $0 === r }) else {
       r.failedSplitAt = .some(r.cursor)
       condition.broadcast()
       return
     }
-    r.upper = m
-    ranges.insert(KeyRange(lower: m, upper: upper), at: at + 1)
-    splitCount += 1
-    logger.debug("Split a range of \(side) bucket \(target.bucket) at '\(m)' (\(ranges.count) ranges ahead)")
+    r.upper = valid[0]
+    let added = zip(valid, valid.dropFirst().map { Optional($0) } + [upper]).map { KeyRange(lower: $0, upper: $1) }
+    ranges.insert(contentsOf: added, at: at + 1)
+    splitCount += added.count
+    logger.debug(
+      "Split a range of \(side) bucket \(target.bucket) at \(valid.map { "'\($0)'" }.joined(separator: ", ")) (\(ranges.count) ranges ahead)")
     condition.broadcast()
   }
 
-  /// A key `m` with `after < m < upper` such that something is listed after `m` within the range:
-  /// the middle CommonPrefix of a delimiter listing at the shallowest level that has one, else a point
-  /// a few pages ahead extrapolated from the last page's span (`pageFirst` to `after`), else a byte
-  /// midpoint; either of the last two only when a one-key probe shows a key in the range after it.
-  private func splitPoint(after: String, upper: String?, pageFirst: String?) throws -> String? {
+  /// Keys `m` with `after < m < upper` such that something is listed after `m` within the range: up to
+  /// `pieces - 1` evenly spaced CommonPrefixes of a delimiter listing at the shallowest level that has
+  /// one, else a point a few pages ahead extrapolated from the last page's span (`pageFirst` to `after`),
+  /// else a byte midpoint; either of the last two only when a one-key probe shows a key in the range
+  /// after it.
+  private func splitPoints(after: String, upper: String?, pageFirst: String?, pieces: Int) throws -> [String] {
     // The root and the ancestors of `after`'s own directory: their CommonPrefixes are sibling directories.
     // (`after`'s own directory mostly holds objects, which would fill the answer.)
     var levels: [String] = [""]
@@ -404,7 +436,10 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
         guard KeyOrder.compare(rel, after) > 0, upper.map({ KeyOrder.compare(rel, $0) < 0 }) ?? true else { return nil }
         return rel
       }
-      if !candidates.isEmpty { return candidates[candidates.count / 2] }
+      if !candidates.isEmpty {
+        let k = min(pieces, candidates.count + 1)
+        return (1..<k).map { candidates[$0 * candidates.count / k] }
+      }
     }
     let ahead = pageFirst.flatMap { KeyMidpoint.extrapolate(from: $0, to: after, pages: 8, below: upper) }
     for m in [ahead, KeyMidpoint.between(after, upper)].compactMap({ $0 }) {
@@ -413,10 +448,10 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
       if let first = try stripPrefix(probe.objects).first, KeyOrder.compare(first.key, m) > 0,
         upper.map({ KeyOrder.compare(first.key, $0) <= 0 }) ?? true
       {
-        return m
+        return [m]
       }
     }
-    return nil
+    return []
   }
 }
 
