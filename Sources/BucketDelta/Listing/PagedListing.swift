@@ -43,11 +43,7 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
 
   private func produce(target: ListingTarget, side: Side, logger: Logger, progress: PairProgress?) {
     var token: String? = nil
-    var seenTokens = Set<String>()
-    // One hash per page: a server that serves the same page again under new tokens would
-    // otherwise list forever (a sorted listing never ends). 8 bytes a page, 40 KB at 5M keys.
-    var seenPages = Set<Int>()
-    var pagesRead = 0
+    var pageGuard = ListingPageGuard(target: target)
     let startAfter = target.startAfter.map { target.prefix + $0 }
     repeat {
       let result: Result<[ListedObject], Error>
@@ -55,42 +51,9 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
         let page = try target.client.listObjectsV2(
           bucket: target.bucket, prefix: target.prefix, continuationToken: token,
           startAfter: token == nil ? startAfter : nil, maxKeys: target.pageSize)
-        pagesRead += 1
-        var objects = page.objects
-        if !target.prefix.isEmpty {
-          for i in objects.indices {
-            guard objects[i].key.hasPrefixBytes(target.prefix) else {
-              throw S3Error(
-                kind: .protocolViolation(
-                  "listing with prefix '\(target.prefix)' returned key '\(objects[i].key)'"),
-                operation: "ListObjectsV2", endpoint: target.client.endpoint.description,
-                bucket: target.bucket)
-            }
-            objects[i].key = String(decoding: objects[i].key.utf8.dropFirst(target.prefix.utf8.count), as: UTF8.self)
-          }
-        }
-        token = page.nextContinuationToken
-        if page.isTruncated, let t = token {
-          if !seenTokens.insert(t).inserted {
-            throw S3Error(
-              kind: .protocolViolation("continuation token repeated after \(pagesRead) pages"),
-              operation: "ListObjectsV2", endpoint: target.client.endpoint.description,
-              bucket: target.bucket)
-          }
-        } else {
-          token = nil
-        }
-        if !objects.isEmpty {
-          var h = Hasher()
-          for o in objects { h.combine(o.key) }
-          if !seenPages.insert(h.finalize()).inserted {
-            throw S3Error(
-              kind: .protocolViolation(
-                "page \(pagesRead) lists the same keys as an earlier page (the listing loops; first key '\(objects[0].key)')"),
-              operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
-          }
-        }
-        logger.debug("Listed page \(pagesRead) of \(side) bucket \(target.bucket): \(objects.count) objects")
+        let objects = try pageGuard.accept(page)
+        token = page.isTruncated ? page.nextContinuationToken : nil
+        logger.debug("Listed page \(pageGuard.pagesRead) of \(side) bucket \(target.bucket): \(objects.count) objects")
         result = .success(objects)
       } catch {
         result = .failure(error)
@@ -134,6 +97,58 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
     closed = true
     condition.broadcast()
     condition.unlock()
+  }
+}
+
+/// What every ListObjectsV2 stream checks of its pages: keys under the prefix (which is removed), a
+/// continuation token never repeated, and no page listing the same keys as an earlier one (a server that
+/// serves the same page again under new tokens would otherwise list forever; one hash per page, 8 bytes,
+/// 40 KB at 5M keys).
+struct ListingPageGuard {
+  let target: ListingTarget
+  private var seenTokens = Set<String>()
+  private var seenPages = Set<Int>()
+  private(set) var pagesRead = 0
+
+  init(target: ListingTarget) { self.target = target }
+
+  /// The page's objects with keys relative to the prefix, or an error when the page breaks the protocol.
+  mutating func accept(_ page: ListObjectsV2Page) throws -> [ListedObject] {
+    pagesRead += 1
+    let objects = try Self.stripPrefix(page.objects, target: target)
+    if page.isTruncated, let t = page.nextContinuationToken, !seenTokens.insert(t).inserted {
+      throw violation("continuation token repeated after \(pagesRead) pages")
+    }
+    if !objects.isEmpty {
+      var h = Hasher()
+      for o in objects { h.combine(o.key) }
+      if !seenPages.insert(h.finalize()).inserted {
+        throw violation(
+          "page \(pagesRead) lists the same keys as an earlier page (the listing loops; first key '\(objects[0].key)')")
+      }
+    }
+    return objects
+  }
+
+  private func violation(_ message: String) -> S3Error {
+    S3Error(
+      kind: .protocolViolation(message), operation: "ListObjectsV2", endpoint: target.client.endpoint.description,
+      bucket: target.bucket)
+  }
+
+  /// Keys relative to the target's prefix; a key outside it is a protocol violation.
+  static func stripPrefix(_ objects: [ListedObject], target: ListingTarget) throws -> [ListedObject] {
+    guard !target.prefix.isEmpty else { return objects }
+    var objects = objects
+    for i in objects.indices {
+      guard objects[i].key.hasPrefixBytes(target.prefix) else {
+        throw S3Error(
+          kind: .protocolViolation("listing with prefix '\(target.prefix)' returned key '\(objects[i].key)'"),
+          operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
+      }
+      objects[i].key = String(decoding: objects[i].key.utf8.dropFirst(target.prefix.utf8.count), as: UTF8.self)
+    }
+    return objects
   }
 }
 

@@ -51,12 +51,12 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     var failedSplitAt: String??
     var splitting = false
     var error: Error?
-    var seenTokens = Set<String>()
-    var seenPages = Set<Int>()
-    var pagesRead = 0
-    init(lower: String?, upper: String?) {
+    var pageGuard: ListingPageGuard
+    var pagesRead: Int { pageGuard.pagesRead }
+    init(lower: String?, upper: String?, target: ListingTarget) {
       self.lower = lower
       self.upper = upper
+      self.pageGuard = ListingPageGuard(target: target)
     }
   }
 
@@ -99,7 +99,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     self.logger = logger
     self.progress = progress
     self.location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
-    let first = KeyRange(lower: resumeFrom?.after ?? target.startAfter, upper: nil)
+    let first = KeyRange(lower: resumeFrom?.after ?? target.startAfter, upper: nil, target: target)
     if let resumeFrom { first.expectedFirst = .some(resumeFrom.first) }
     ranges = [first]
     for i in 0..<self.listers {
@@ -252,13 +252,11 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
 
   private func listPage(_ r: KeyRange) {
     let page: ListObjectsV2Page
-    var objects: [ListedObject]
     do {
       let startAfter = r.token == nil ? r.lower.map { target.prefix + $0 } : nil
       page = try target.client.listObjectsV2(
         bucket: target.bucket, prefix: target.prefix, continuationToken: r.token, startAfter: startAfter,
         maxKeys: target.pageSize)
-      objects = try stripPrefix(page.objects)
     } catch {
       condition.withLock {
         inFlight -= 1
@@ -270,9 +268,9 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     defer { condition.unlock() }
     inFlight -= 1
     if closed { return }
-    r.pagesRead += 1
     do {
-      try checkLoops(r, page: page, objects: objects)
+      // Only one lister works on a range at a time, under the lock here.
+      let objects = try r.pageGuard.accept(page)
       let more = page.isTruncated
       if !r.firstSeenKnown, !objects.isEmpty || !more {
         r.firstSeenKnown = true
@@ -340,38 +338,6 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     }
   }
 
-  private func stripPrefix(_ objects: [ListedObject]) throws -> [ListedObject] {
-    guard !target.prefix.isEmpty else { return objects }
-    var objects = objects
-    for i in objects.indices {
-      guard objects[i].key.hasPrefixBytes(target.prefix) else {
-        throw S3Error(
-          kind: .protocolViolation("listing with prefix '\(target.prefix)' returned key '\(objects[i].key)'"),
-          operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
-      }
-      objects[i].key = String(decoding: objects[i].key.utf8.dropFirst(target.prefix.utf8.count), as: UTF8.self)
-    }
-    return objects
-  }
-
-  private func checkLoops(_ r: KeyRange, page: ListObjectsV2Page, objects: [ListedObject]) throws {
-    if page.isTruncated, let t = page.nextContinuationToken, !r.seenTokens.insert(t).inserted {
-      throw S3Error(
-        kind: .protocolViolation("continuation token repeated after \(r.pagesRead) pages"),
-        operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
-    }
-    if !objects.isEmpty {
-      var h = Hasher()
-      for o in objects { h.combine(o.key) }
-      if !r.seenPages.insert(h.finalize()).inserted {
-        throw S3Error(
-          kind: .protocolViolation(
-            "page \(r.pagesRead) lists the same keys as an earlier page (the listing loops; first key '\(objects[0].key)')"),
-          operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
-      }
-    }
-  }
-
   // MARK: Splitting
 
   private func trySplit(_ r: KeyRange, after: String, upper: String?, pageFirst: String?) {
@@ -401,7 +367,9 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
       return
     }
     r.upper = valid[0]
-    let added = zip(valid, valid.dropFirst().map { Optional($0) } + [upper]).map { KeyRange(lower: $0, upper: $1) }
+    let added = zip(valid, valid.dropFirst().map { Optional($0) } + [upper]).map {
+      KeyRange(lower: $0, upper: $1, target: target)
+    }
     ranges.insert(contentsOf: added, at: at + 1)
     splitCount += added.count
     logger.debug(
@@ -445,7 +413,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     for m in [ahead, KeyMidpoint.between(after, upper)].compactMap({ $0 }) {
       let probe = try target.client.listObjectsV2(
         bucket: target.bucket, prefix: target.prefix, startAfter: target.prefix + m, maxKeys: 1)
-      if let first = try stripPrefix(probe.objects).first, KeyOrder.compare(first.key, m) > 0,
+      if let first = try ListingPageGuard.stripPrefix(probe.objects, target: target).first, KeyOrder.compare(first.key, m) > 0,
         upper.map({ KeyOrder.compare(first.key, $0) <= 0 }) ?? true
       {
         return [m]
