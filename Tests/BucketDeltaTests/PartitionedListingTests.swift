@@ -101,6 +101,16 @@ struct PartitionedListingTests {
       transport: t, logger: Logger(label: "t"))
   }
 
+  /// 4 listers, small pages and early splits, so that a few hundred keys make many ranges.
+  static func listing(
+    _ server: HTTPTransport, pageSize: Int, prefix: String = "", side: Side = .source, listers: Int = 4,
+    resumeFrom: RangeHandOff? = nil
+  ) throws -> PartitionedListing {
+    PartitionedListing(
+      target: ListingTarget(client: try client(server), bucket: "b", prefix: prefix, pageSize: pageSize), side: side,
+      listers: listers, resumeFrom: resumeFrom, prefetchPages: 2, splitAfterPages: 2, logger: Logger(label: "t"))
+  }
+
   static func drain(_ s: ObjectStream) throws -> [String] {
     var out: [String] = []
     while let o = try s.next() { out.append(o.key) }
@@ -126,9 +136,7 @@ struct PartitionedListingTests {
     for (seed, listers) in [(1 as UInt64, 4), (2, 2), (3, 8)] {
       let keys = Self.keys(tree: 600, flat: 300, seed: seed)
       let server = RangeServer(keys, rule: .bytes)
-      let listing = PartitionedListing(
-        target: ListingTarget(client: try Self.client(server), bucket: "b", pageSize: 7), side: .source,
-        listers: listers, prefetchPages: 2, splitAfterPages: 2, logger: Logger(label: "t"))
+      let listing = try Self.listing(server, pageSize: 7, listers: listers)
       let listed = try Self.drain(OrderGuard(listing, side: .source))
       #expect(listed == keys.sorted(by: KeyOrder.less))
       #expect(listing.splits >= listers, "splits: \(listing.splits)")
@@ -142,9 +150,7 @@ struct PartitionedListingTests {
   func prefix() throws {
     let keys = Self.keys(tree: 300, flat: 0, seed: 4)
     let server = RangeServer(keys.map { "p/" + $0 } + ["o", "q/1", "p"], rule: .bytes)
-    let listing = PartitionedListing(
-      target: ListingTarget(client: try Self.client(server), bucket: "b", prefix: "p/", pageSize: 5), side: .source,
-      listers: 4, prefetchPages: 2, splitAfterPages: 2, logger: Logger(label: "t"))
+    let listing = try Self.listing(server, pageSize: 5, prefix: "p/")
     #expect(try Self.drain(listing) == keys.sorted(by: KeyOrder.less))
     #expect(listing.splits > 0)
   }
@@ -153,9 +159,7 @@ struct PartitionedListingTests {
   func flat() throws {
     let keys = Self.keys(tree: 0, flat: 800, seed: 5)
     let server = RangeServer(keys, rule: .bytes)
-    let listing = PartitionedListing(
-      target: ListingTarget(client: try Self.client(server), bucket: "b", pageSize: 10), side: .source,
-      listers: 4, prefetchPages: 2, splitAfterPages: 2, logger: Logger(label: "t"))
+    let listing = try Self.listing(server, pageSize: 10)
     #expect(try Self.drain(listing) == keys.sorted(by: KeyOrder.less))
     #expect(listing.splits >= 2, "\(server.requests.filter { $0["delimiter"] != nil || $0["max-keys"] == "1" })")
     #expect(server.requests.contains { $0["max-keys"] == "1" }, "\(server.requests.filter { $0["delimiter"] != nil || $0["max-keys"] == "1" })")
@@ -169,9 +173,7 @@ struct PartitionedListingTests {
       // Siblings that sort before "dN/" in bytes but after it on this server.
       keys += (0..<7).flatMap { ["d\($0)-x", "d\($0).y", "d\($0)/e0-z"] }
       let server = RangeServer(keys, rule: .slashFirst)
-      let listing = PartitionedListing(
-        target: ListingTarget(client: try Self.client(server), bucket: "b", pageSize: 4), side: .source,
-        listers: 4, prefetchPages: 2, splitAfterPages: 2, logger: Logger(label: "t"))
+      let listing = try Self.listing(server, pageSize: 4)
       do {
         let listed = try Self.drain(OrderGuard(listing, side: .source))
         // Only acceptable without an error: the complete listing.
@@ -188,9 +190,7 @@ struct PartitionedListingTests {
   func ignoresStartAfter() throws {
     let keys = Self.keys(tree: 300, flat: 0, seed: 6)
     let server = RangeServer(keys, rule: .ignoresStartAfter)
-    let listing = PartitionedListing(
-      target: ListingTarget(client: try Self.client(server), bucket: "b", pageSize: 5), side: .destination,
-      listers: 4, prefetchPages: 2, splitAfterPages: 2, logger: Logger(label: "t"))
+    let listing = try Self.listing(server, pageSize: 5, side: .destination)
     #expect(throws: ListingOrderError.self) { try Self.drain(OrderGuard(listing, side: .destination)) }
   }
 
@@ -199,9 +199,7 @@ struct PartitionedListingTests {
     for seed in 1...5 as ClosedRange<UInt64> {
       let keys = Self.keys(tree: 300, flat: 100, seed: seed)
       let server = RangeServer(keys, rule: .skipsOneAfterStart)
-      let listing = PartitionedListing(
-        target: ListingTarget(client: try Self.client(server), bucket: "b", pageSize: 5), side: .source,
-        listers: 4, prefetchPages: 2, splitAfterPages: 2, logger: Logger(label: "t"))
+      let listing = try Self.listing(server, pageSize: 5)
       let error = #expect(throws: ListingOrderError.self) { try Self.drain(OrderGuard(listing, side: .source)) }
       #expect(error?.kind == .rangeHandOff)
       #expect(error?.description.contains("does not join up between key ranges") == true)
@@ -212,10 +210,7 @@ struct PartitionedListingTests {
   func resume() throws {
     let keys = Self.keys(tree: 400, flat: 0, seed: 7).sorted(by: KeyOrder.less)
     let server = RangeServer(keys, rule: .bytes)
-    let client = try Self.client(server)
-    let first = PartitionedListing(
-      target: ListingTarget(client: client, bucket: "b", pageSize: 6), side: .source, listers: 4,
-      prefetchPages: 2, splitAfterPages: 2, logger: Logger(label: "t"))
+    let first = try Self.listing(server, pageSize: 6)
     var seen: [String] = []
     for _ in 0..<250 { seen.append(try first.next()!.key) }
     let h = try #require(first.handOff(atOrBefore: seen.last!))
@@ -223,16 +218,12 @@ struct PartitionedListingTests {
     #expect(KeyOrder.compare(h.after, seen.last!) <= 0)
     #expect(h.first == keys.first { KeyOrder.compare($0, h.after) > 0 })
 
-    let again = PartitionedListing(
-      target: ListingTarget(client: client, bucket: "b", pageSize: 6), side: .source, listers: 4, resumeFrom: h,
-      prefetchPages: 2, splitAfterPages: 2, logger: Logger(label: "t"))
+    let again = try Self.listing(server, pageSize: 6, resumeFrom: h)
     #expect(try Self.drain(again) == keys.filter { KeyOrder.compare($0, h.after) > 0 })
 
     // The key that followed the boundary is gone: the resume must not trust the boundary.
     let changed = RangeServer(keys.filter { $0 != h.first }, rule: .bytes)
-    let refused = PartitionedListing(
-      target: ListingTarget(client: try Self.client(changed), bucket: "b", pageSize: 6), side: .source,
-      listers: 4, resumeFrom: h, prefetchPages: 2, splitAfterPages: 2, logger: Logger(label: "t"))
+    let refused = try Self.listing(changed, pageSize: 6, resumeFrom: h)
     #expect(throws: ListingOrderError.self) { try Self.drain(refused) }
   }
 
