@@ -15,6 +15,8 @@ extension ObjectStream {
 public enum Side: String, Sendable, CustomStringConvertible {
   case source, destination
   public var description: String { rawValue }
+  /// The sides in `set`, source first (for reports, summaries and checkpoints).
+  static func inOrder(_ set: Set<Side>) -> [Side] { [.source, .destination].filter(set.contains) }
 }
 
 /// A listing that breaks the order the merge-join relies on.

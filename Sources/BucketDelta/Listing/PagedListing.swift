@@ -140,15 +140,19 @@ struct ListingPageGuard {
   static func stripPrefix(_ objects: [ListedObject], target: ListingTarget) throws -> [ListedObject] {
     guard !target.prefix.isEmpty else { return objects }
     var objects = objects
-    for i in objects.indices {
-      guard objects[i].key.hasPrefixBytes(target.prefix) else {
-        throw S3Error(
-          kind: .protocolViolation("listing with prefix '\(target.prefix)' returned key '\(objects[i].key)'"),
-          operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
-      }
-      objects[i].key = String(decoding: objects[i].key.utf8.dropFirst(target.prefix.utf8.count), as: UTF8.self)
-    }
+    for i in objects.indices { objects[i].key = try relative(objects[i].key, target: target, what: "key") }
     return objects
+  }
+
+  /// `name` (a key or a common prefix) without the target's prefix; one outside it is a protocol violation.
+  static func relative(_ name: String, target: ListingTarget, what: String) throws -> String {
+    guard !target.prefix.isEmpty else { return name }
+    guard name.hasPrefixBytes(target.prefix) else {
+      throw S3Error(
+        kind: .protocolViolation("listing with prefix '\(target.prefix)' returned \(what) '\(name)'"),
+        operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
+    }
+    return String(decoding: name.utf8.dropFirst(target.prefix.utf8.count), as: UTF8.self)
   }
 }
 

@@ -36,7 +36,6 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     var upper: String?
     /// Set when this range starts a resumed listing: its first key must be this.
     var expectedFirst: String??
-    var started = false
     var active = false
     var finished = false
     var token: String?
@@ -74,8 +73,6 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
   /// Pages held or requested at once, over all ranges; the earliest ranges get them first.
   private let pageBudget: Int
   private let maxRanges: Int
-  private var bufferedPages = 0
-  private var inFlight = 0
   /// A range is split only after this many pages (so ranges stay large enough to be worth their overhead).
   private let splitAfterPages: Int
   private let logger: Logger
@@ -130,7 +127,6 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
         guard let r = ranges.first else { return nil }
         if !r.pages.isEmpty {
           current = r.pages.removeFirst()
-          bufferedPages -= 1
           index = 0
           condition.broadcast()
           break
@@ -214,15 +210,15 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     // A range may take a request while the pages held or requested by it and the ranges before it are
     // under the budget: the ranges the merge reads next come first, and far ranges that filled up
     // earlier cannot starve them; `listers` requests over the budget at most, in all.
-    guard bufferedPages + inFlight < pageBudget + listers else { return splitWork() }
-    var held = 0
+    // (A range is `active` while its one page request is in flight.)
+    func held(_ r: KeyRange) -> Int { r.pages.count + (r.active ? 1 : 0) }
+    guard ranges.reduce(0, { $0 + held($1) }) < pageBudget + listers else { return splitWork() }
+    var heldBefore = 0
     for r in ranges {
-      held += r.pages.count + (r.active ? 1 : 0)
-      guard held < pageBudget else { break }
+      heldBefore += held(r)
+      guard heldBefore < pageBudget else { break }
       if !r.active && !r.finished {
         r.active = true
-        r.started = true
-        inFlight += 1
         return .page(r)
       }
     }
@@ -258,15 +254,11 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
         bucket: target.bucket, prefix: target.prefix, continuationToken: r.token, startAfter: startAfter,
         maxKeys: target.pageSize)
     } catch {
-      condition.withLock {
-        inFlight -= 1
-        fail(r, error)
-      }
+      condition.withLock { fail(r, error) }
       return
     }
     condition.lock()
     defer { condition.unlock() }
-    inFlight -= 1
     if closed { return }
     do {
       // Only one lister works on a range at a time, under the lock here.
@@ -326,10 +318,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
         r.pageFirst = inRange[0].key
       }
       r.active = false
-      if !inRange.isEmpty {
-        r.pages.append(inRange)
-        bufferedPages += 1
-      }
+      if !inRange.isEmpty { r.pages.append(inRange) }
       progress?.listed(side, count: inRange.count, finished: r.finished && r.upper == nil)
       logger.debug("Listed page \(r.pagesRead) of a range of \(side) bucket \(target.bucket): \(inRange.count) objects (range after \(r.lower.map { "'\($0)'" } ?? "the start") up to \(r.upper.map { "'\($0)'" } ?? "the end"))")
       condition.broadcast()
@@ -395,12 +384,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
         bucket: target.bucket, prefix: target.prefix + level, startAfter: target.prefix + after, maxKeys: 1000,
         delimiter: "/")
       let candidates = try page.commonPrefixes.compactMap { p -> String? in
-        guard p.hasPrefixBytes(target.prefix) else {
-          throw S3Error(
-            kind: .protocolViolation("listing with prefix '\(target.prefix)' returned common prefix '\(p)'"),
-            operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
-        }
-        let rel = String(decoding: p.utf8.dropFirst(target.prefix.utf8.count), as: UTF8.self)
+        let rel = try ListingPageGuard.relative(p, target: target, what: "common prefix")
         guard KeyOrder.compare(rel, after) > 0, upper.map({ KeyOrder.compare(rel, $0) < 0 }) ?? true else { return nil }
         return rel
       }

@@ -96,8 +96,8 @@ public struct PairComparison {
         cp.resumes += 1
         logger.info(
           "Resuming from checkpoint \(store.path) after key \(cp.lastKey.map { "'\($0)'" } ?? "(none)") (\(cp.objectsProcessed) objects processed before, \(cp.different + cp.onlyInSource + cp.onlyInDestination + cp.errors) with differences)")
-        for side in cp.sortedSides { if let s = Side(rawValue: side) { sortedSides.insert(s) } }
-        for side in cp.singleStreamSides ?? [] { if let s = Side(rawValue: side) { singleSides.insert(s) } }
+        sortedSides = Set(cp.sortedSides.compactMap(Side.init))
+        singleSides = Set((cp.singleStreamSides ?? []).compactMap(Side.init))
         base = cp
       } else {
         store.delete()
@@ -109,8 +109,8 @@ public struct PairComparison {
         var result = try runOnce(
           sorting: sortedSides, single: singleSides, base: base, pool: pool, pairIndex: pairIndex, sink: sink,
           firstSeq: &firstSeq)
-        result.sortedSides = [Side.source, .destination].filter(sortedSides.contains)
-        result.singleStreamSides = [Side.source, .destination].filter(singleSides.contains)
+        result.sortedSides = Side.inOrder(sortedSides)
+        result.singleStreamSides = Side.inOrder(singleSides)
         result.workerRestarts = pool?.restartCount ?? 0
         result.resumes = base?.resumes ?? 0
         result.workerCounts = sink.requestCounts
@@ -238,8 +238,8 @@ public struct PairComparison {
           fingerprint: store.fingerprint, lastKey: watermark, reportBytes: report.length,
           objectsProcessed: result.objectsProcessed, onlyInSource: result.onlyInSource,
           onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
-          sortedSides: [Side.source, .destination].filter(sortedSides.contains).map(\.rawValue),
-          singleStreamSides: [Side.source, .destination].filter(singleSides.contains).map(\.rawValue),
+          sortedSides: Side.inOrder(sortedSides).map(\.rawValue),
+          singleStreamSides: Side.inOrder(singleSides).map(\.rawValue),
           rangeHandOffs: handOffs(),
           resumes: base?.resumes ?? 0, updatedAt: isoTimestamp(Date())))
     }
