@@ -17,6 +17,8 @@ ap.add_argument('-n', type=int, default=100_000)
 ap.add_argument('--seed', type=int, default=1)
 ap.add_argument('--procs', type=int, default=4)
 ap.add_argument('--threads', type=int, default=8)
+ap.add_argument('--key-style', choices=['tree', 'flat'], default='tree',
+                help='tree: dNN/eNN/obj-N.bin (1,024 directories); flat: obj-N.bin (one directory)')
 ap.add_argument('--single', action='store_true', help='fill bucket A only, no planted differences (compare it with itself)')
 a = ap.parse_args()
 AK, SK = os.environ['BD_S3_ACCESS_KEY'], os.environ['BD_S3_SECRET_KEY']
@@ -66,6 +68,8 @@ class Client:
 def spec(i):
     r = random.Random(f'{a.seed}:{i}')
     key = f'd{r.randrange(32):02d}/e{r.randrange(32):02d}/obj-{i:09d}.bin'
+    if a.key_style == 'flat':
+        key = f'obj-{i:09d}.bin'
     body = bytes(r.randrange(256) for _ in range(r.randrange(101)))
     meta = {'x-amz-meta-team': r.choice(['alpha', 'beta', 'gamma']), 'content-type': 'application/octet-stream'}
     tags = f'n={i % 7}'

@@ -81,12 +81,13 @@ public struct ListObjectsV2Page: Sendable {
 
 /// ETags are quoted in S3 answers; some servers drop the quotes. Compare them without.
 public func unquoteETag(_ etag: String) -> String {
-  var s = Substring(etag)
-  if s.hasPrefix("\"") { s = s.dropFirst() }
-  if s.hasSuffix("\"") { s = s.dropLast() }
-  if s.hasPrefix("&quot;") { s = s.dropFirst(6) }
-  if s.hasSuffix("&quot;") { s = s.dropLast(6) }
-  return String(s)
+  var utf8 = Substring(etag).utf8
+  if utf8.first == 0x22 { utf8 = utf8.dropFirst() }
+  if utf8.last == 0x22 { utf8 = utf8.dropLast() }
+  if utf8.starts(with: "&quot;".utf8) { utf8 = utf8.dropFirst(6) }
+  if utf8.count >= 6, utf8.suffix(6).elementsEqual("&quot;".utf8) { utf8 = utf8.dropLast(6) }
+  if utf8.count == etag.utf8.count { return etag }
+  return String(Substring(utf8))
 }
 
 /// A response that breaks the S3 protocol.

@@ -27,6 +27,8 @@ public enum URIEncoding {
   /// Decodes `application/x-www-form-urlencoded` text as S3 sends keys with `encoding-type=url`:
   /// `+` is a space, `%XX` a byte. Returns nil for a malformed escape or bytes that are not UTF-8.
   public static func formDecode(_ value: String) -> String? {
+    // Most keys have nothing to decode: keep the string (a String is valid UTF-8 already).
+    if !value.utf8.contains(where: { $0 == 0x2B || $0 == 0x25 }) { return value }
     var bytes = [UInt8]()
     bytes.reserveCapacity(value.utf8.count)
     var it = value.utf8.makeIterator()
@@ -41,7 +43,7 @@ public enum URIEncoding {
       default: bytes.append(b)
       }
     }
-    return String(validating: bytes, as: UTF8.self)
+    return bytes.withUnsafeBufferPointer { XMLParser.string($0) }
   }
 
   private static func hexValue(_ b: UInt8) -> UInt8? {

@@ -97,14 +97,36 @@ public struct XMLParser {
     let start = pos
     while pos < bytes.count, Self.isNameByte(bytes[pos]) { pos += 1 }
     guard pos > start else { throw fail("expected a name") }
-    var slice = bytes[start..<pos]
-    if let colon = slice.lastIndex(of: 0x3A) { slice = slice[(colon + 1)...] }
-    guard let s = String(validating: slice, as: UTF8.self) else { throw fail("name is not UTF-8") }
+    var nameStart = start
+    for i in start..<pos where bytes[i] == 0x3A { nameStart = i + 1 }
+    guard let s = string(nameStart, pos) else { throw fail("name is not UTF-8") }
     return s
   }
 
+  @inline(__always)
+  private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+
   private mutating func skipSpace() {
-    while pos < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[pos]) { pos += 1 }
+    while pos < bytes.count, Self.isSpace(bytes[pos]) { pos += 1 }
+  }
+
+  /// `bytes[start..<end]` as a String, or nil if they are not UTF-8.
+  private func string(_ start: Int, _ end: Int) -> String? {
+    bytes.withUnsafeBufferPointer { Self.string(UnsafeBufferPointer(rebasing: $0[start..<end])) }
+  }
+
+  /// UTF-8 bytes as a String, or nil if they are not UTF-8. (`String(validating:as:)` resolves
+  /// generic metadata at run time on every call: a third of the CPU of a listing page.)
+  static func string(_ utf8: UnsafeBufferPointer<UInt8>) -> String? {
+    var ascii = true
+    for b in utf8 where b >= 0x80 {
+      ascii = false
+      break
+    }
+    let s = String(decoding: utf8, as: UTF8.self)
+    // Decoding repairs invalid sequences with U+FFFD; valid input comes back byte for byte.
+    if ascii || s.utf8.elementsEqual(utf8) { return s }
+    return nil
   }
 
   private mutating func element(depth: Int) throws(XMLParseError) -> XMLNode {
@@ -143,7 +165,10 @@ public struct XMLParser {
       guard pos < bytes.count else { throw fail("unterminated attribute value") }
       pos += 1
     }
-    var text = [UInt8]()
+    // The text is usually one run of plain bytes: it becomes a String straight from the document.
+    // Entities, CDATA or several runs (mixed content) go through a buffer.
+    var run = (start: pos, end: pos)
+    var buffer: [UInt8]? = nil
     var children: [XMLNode] = []
     while true {
       guard pos < bytes.count else { throw fail("unterminated element <\(elementName)>") }
@@ -166,7 +191,7 @@ public struct XMLParser {
           pos += 9
           let start = pos
           try skip(past: "]]>")
-          text.append(contentsOf: bytes[start..<(pos - 3)])
+          append(start, pos - 3, to: &buffer, run: &run)
         } else if starts("<?") {
           try skip(past: "?>")
         } else if starts("<!") {
@@ -175,14 +200,41 @@ public struct XMLParser {
           children.append(try element(depth: depth + 1))
         }
       } else if b == UInt8(ascii: "&") {
-        try entity(into: &text)
+        var scratch = [UInt8]()
+        try entity(into: &scratch)
+        if buffer == nil { buffer = Array(bytes[run.start..<run.end]) }
+        buffer!.append(contentsOf: scratch)
       } else {
-        text.append(b)
+        let start = pos
         pos += 1
+        while pos < bytes.count, bytes[pos] != UInt8(ascii: "<"), bytes[pos] != UInt8(ascii: "&") { pos += 1 }
+        append(start, pos, to: &buffer, run: &run)
       }
     }
-    guard let s = String(validating: text, as: UTF8.self) else { throw fail("text is not UTF-8") }
-    return XMLNode(name: elementName, text: s, children: children)
+    let text: String?
+    if let buffer {
+      text = buffer.withUnsafeBufferPointer { Self.string($0) }
+    } else {
+      text = run.start == run.end ? "" : string(run.start, run.end)
+    }
+    guard let text else { throw fail("text is not UTF-8") }
+    return XMLNode(name: elementName, text: text, children: children)
+  }
+
+  /// Adds `bytes[start..<end]` to an element's text: extends the run it continues, else the buffer.
+  private func append(_ start: Int, _ end: Int, to buffer: inout [UInt8]?, run: inout (start: Int, end: Int)) {
+    if buffer == nil {
+      if run.start == run.end {
+        run = (start, end)
+        return
+      }
+      if run.end == start {
+        run.end = end
+        return
+      }
+      buffer = Array(bytes[run.start..<run.end])
+    }
+    buffer!.append(contentsOf: bytes[start..<end])
   }
 
   private mutating func entity(into out: inout [UInt8]) throws(XMLParseError) {
@@ -190,23 +242,48 @@ public struct XMLParser {
     var end = start
     while end < bytes.count, bytes[end] != UInt8(ascii: ";"), end - start < 12 { end += 1 }
     guard end < bytes.count, bytes[end] == UInt8(ascii: ";") else { throw fail("unterminated entity") }
-    let body = String(decoding: bytes[start..<end], as: UTF8.self)
-    switch body {
-    case "lt": out.append(UInt8(ascii: "<"))
-    case "gt": out.append(UInt8(ascii: ">"))
-    case "amp": out.append(UInt8(ascii: "&"))
-    case "quot": out.append(0x22)
-    case "apos": out.append(0x27)
-    default:
-      var value: UInt32?
-      if body.hasPrefix("#x") || body.hasPrefix("#X") {
-        value = UInt32(body.dropFirst(2), radix: 16)
-      } else if body.hasPrefix("#") {
-        value = UInt32(body.dropFirst(), radix: 10)
+    let body = bytes[start..<end]
+    if body.elementsEqual("lt".utf8) {
+      out.append(UInt8(ascii: "<"))
+    } else if body.elementsEqual("gt".utf8) {
+      out.append(UInt8(ascii: ">"))
+    } else if body.elementsEqual("amp".utf8) {
+      out.append(UInt8(ascii: "&"))
+    } else if body.elementsEqual("quot".utf8) {
+      out.append(0x22)
+    } else if body.elementsEqual("apos".utf8) {
+      out.append(0x27)
+    } else {
+      guard let v = Self.characterReference(body), let scalar = Unicode.Scalar(v) else {
+        throw fail("unknown entity &\(String(decoding: body, as: UTF8.self));")
       }
-      guard let v = value, let scalar = Unicode.Scalar(v) else { throw fail("unknown entity &\(body);") }
-      out.append(contentsOf: Array(String(Character(scalar)).utf8))
+      UTF8.encode(scalar) { out.append($0) }
     }
     pos = end + 1
+  }
+
+  /// The code point of `#123` or `#x7B`; nil if it is neither.
+  private static func characterReference(_ body: ArraySlice<UInt8>) -> UInt32? {
+    guard body.first == UInt8(ascii: "#") else { return nil }
+    var digits = body.dropFirst()
+    var radix: UInt32 = 10
+    if digits.first == UInt8(ascii: "x") || digits.first == UInt8(ascii: "X") {
+      radix = 16
+      digits = digits.dropFirst()
+    }
+    guard !digits.isEmpty else { return nil }
+    var value: UInt32 = 0
+    for d in digits {
+      let digit: UInt32
+      switch d {
+      case 0x30...0x39: digit = UInt32(d - 0x30)
+      case 0x41...0x46 where radix == 16: digit = UInt32(d - 0x41 + 10)
+      case 0x61...0x66 where radix == 16: digit = UInt32(d - 0x61 + 10)
+      default: return nil
+      }
+      guard value <= 0x10FFFF else { return nil }
+      value = value * radix + digit
+    }
+    return value
   }
 }

@@ -80,6 +80,41 @@ struct ResponseParsingTests {
     #expect(n.text(of: "t") == "<A😀<raw>'")
   }
 
+  @Test("Text runs: split by comments, CDATA and child elements, joined; non-ASCII kept byte for byte")
+  func textRuns() throws {
+    let n = try XMLParser.parse(Array("<r>a<!-- c -->b<x>ü😀</x>c&amp;d<![CDATA[e]]>f</r>".utf8))
+    #expect(n.text == "abc&def")
+    #expect(n.text(of: "x") == "ü😀")
+    #expect(n.child("x")?.text.utf8.count == 6)
+    let empty = try XMLParser.parse(Array("<r><k></k><e/></r>".utf8))
+    #expect(empty.text(of: "k") == "")
+    #expect(empty.text(of: "e") == "")
+  }
+
+  @Test(
+    "Bytes that are not UTF-8, and bad character references, are refused",
+    arguments: [
+      [0x3C, 0x72, 0x3E, 0xFF, 0x3C, 0x2F, 0x72, 0x3E],  // <r>\xFF</r>
+      [0x3C, 0x72, 0x3E, 0x61, 0xC3, 0x3C, 0x2F, 0x72, 0x3E],  // <r>a + half of ü</r>
+      [0x3C, 0x72, 0xC3, 0x3E, 0x3C, 0x2F, 0x72, 0xC3, 0x3E],  // a name with half of ü
+      Array("<r>&#x110000;</r>".utf8), Array("<r>&#;</r>".utf8), Array("<r>&#xZZ;</r>".utf8),
+      Array("<r>&#+65;</r>".utf8), Array("<r>&#xD800;</r>".utf8), Array("<r>&#99999999999;</r>".utf8),
+    ] as [[UInt8]])
+  func notUTF8(bytes: [UInt8]) {
+    #expect(throws: XMLParseError.self) { try XMLParser.parse(bytes) }
+  }
+
+  @Test("ETags lose one pair of quotes, plain or as &quot;")
+  func etags() {
+    #expect(unquoteETag("\"abc\"") == "abc")
+    #expect(unquoteETag("abc") == "abc")
+    #expect(unquoteETag("&quot;abc&quot;") == "abc")
+    #expect(unquoteETag("\"abc-2\"") == "abc-2")
+    #expect(unquoteETag("\"") == "")
+    #expect(unquoteETag("") == "")
+    #expect(unquoteETag("\"ü\"") == "ü")
+  }
+
   @Test("S3 error bodies become code, message and request id")
   func errorBody() {
     let xml = "<?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><RequestId>R123</RequestId></Error>"
@@ -101,5 +136,7 @@ struct ResponseParsingTests {
     #expect(URIEncoding.formDecode("a+b%20c%2B") == "a b c+")
     #expect(URIEncoding.formDecode("%E2%82") == nil)
     #expect(URIEncoding.formDecode("%4") == nil)
+    #expect(URIEncoding.formDecode("plain/key-ü") == "plain/key-ü")
+    #expect(URIEncoding.formDecode("%C3%BC+%F0%9F%98%80") == "ü 😀")
   }
 }
