@@ -2,7 +2,7 @@
 """Run a command, sample the RSS of it and of each of its descendants every 50 ms, and print one JSON
 line: wall time, exit status, peak RSS of the main process, the largest peak of any descendant,
 user+system CPU seconds of the command and every descendant it waited for (getrusage of children),
-CPU milliseconds per object, and the `Throughput:` figure the tool logged.
+CPU milliseconds per object, the main process's own CPU seconds (last sample), and the `Throughput:` figure the tool logged.
 
 usage: bench/measure.py LABEL [--objects N] -- CMD ARGS...
   --objects N: the object count to divide by when the command does not log one (rclone, probes)
@@ -47,9 +47,20 @@ p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, tex
 import threading  # noqa: E402
 err = []
 threading.Thread(target=lambda: err.extend(p.stderr), daemon=True).start()
-main_peak, child_peak, nchildren = 0, 0, 0
+def own_cpu_s(pid):
+    """utime+stime of the process itself (not its children), from /proc/PID/stat."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+main_peak, child_peak, nchildren, main_cpu = 0, 0, 0, 0.0
 while p.poll() is None:
     main_peak = max(main_peak, rss_kb(p.pid))
+    main_cpu = own_cpu_s(p.pid) or main_cpu  # the last sample before exit (within 50 ms)
     kids = descendants(p.pid)
     nchildren = max(nchildren, len(kids))
     for k in kids:
@@ -68,6 +79,7 @@ print(json.dumps({'label': label, 'exit': p.returncode, 'wall_s': round(wall, 2)
                   'objects_per_s_wall': round(objects / wall, 1) if objects else None,
                   'cpu_s': round(cpu, 2),
                   'cpu_ms_per_object': round(1000 * cpu / objects, 4) if objects else None,
+                  'main_cpu_s': round(main_cpu, 2),
                   'peak_rss_main_mb': round(main_peak / 1024, 1),
                   'peak_rss_largest_child_mb': round(child_peak / 1024, 1), 'children': nchildren}))
 if p.returncode not in (0, 1):

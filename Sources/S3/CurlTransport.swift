@@ -5,13 +5,19 @@ import Foundation
 /// HTTP over libcurl's multi interface: one `CURLM` owned by one dedicated thread, connection reuse,
 /// at most `maxConnectionsPerHost` connections to each host.
 public final class CurlTransport: HTTPTransport, @unchecked Sendable {
-  // @unchecked: `pending` and `stopping` are guarded by `lock`; the CURLM handle and every easy
-  // handle are touched only by the driver thread (curl_multi_wakeup is documented thread-safe).
+  // @unchecked: `pending` and `stopping` are guarded by `lock`; the CURLM handle and the easy handles
+  // of `submit` are touched only by the driver thread (curl_multi_wakeup is documented thread-safe).
+  // An easy handle of `send` belongs to one calling thread between leaving and rejoining `idle`.
   private let lock = NSLock()
   private var pending: [Job] = []
   private var stopping = false
   private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
   private var thread: Thread?
+  // Blocking requests (`send`): idle easy handles and requests in flight per origin, under `slots`.
+  private let maxConnectionsPerHost: Int
+  private let slots = NSCondition()
+  private nonisolated(unsafe) var idle: [UnsafeMutableRawPointer] = []
+  private var inFlight: [Substring: Int] = [:]
 
   private static let globalInit: Bool = {
     curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
@@ -24,6 +30,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     guard let m = curl_multi_init() else { fatalError("curl_multi_init failed") }
     multi = m
     let k = max(1, maxConnectionsPerHost)
+    self.maxConnectionsPerHost = k
     _ = bd_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, k)
     _ = bd_multi_setopt_long(m, CURLMOPT_MAXCONNECTS, k * 4)
     let t = Thread { [unowned self] in self.drive() }
@@ -34,6 +41,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
 
   deinit {
     curl_multi_cleanup(multi)
+    for easy in idle { curl_easy_cleanup(easy) }
   }
 
   /// Stops the driver thread after the requests in flight finish. Call before releasing.
@@ -103,8 +111,21 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
       return
     }
     let transfer = Transfer(job: job)
+    Self.configure(easy, transfer)
+    active[easy] = transfer
+    let rc = curl_multi_add_handle(multi, easy)
+    if rc != CURLM_OK {
+      active[easy] = nil
+      curl_easy_cleanup(easy)
+      job.completion(
+        .failure(TransportError(kind: .other, message: "curl_multi_add_handle failed (\(rc.rawValue))")))
+    }
+  }
+
+  /// Sets every option of one request on `easy`; the callbacks reach `transfer`, which must outlive it.
+  private static func configure(_ easy: UnsafeMutableRawPointer, _ transfer: Transfer) {
     let ctx = Unmanaged.passUnretained(transfer).toOpaque()
-    let r = job.request
+    let r = transfer.job.request
     _ = bd_easy_setopt_string(easy, CURLOPT_URL, r.url)
     _ = bd_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
     _ = bd_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(r.timeout * 1000))
@@ -126,14 +147,6 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     _ = bd_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, ctx)
     _ = bd_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
     _ = bd_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, ctx)
-    active[easy] = transfer
-    let rc = curl_multi_add_handle(multi, easy)
-    if rc != CURLM_OK {
-      active[easy] = nil
-      curl_easy_cleanup(easy)
-      job.completion(
-        .failure(TransportError(kind: .other, message: "curl_multi_add_handle failed (\(rc.rawValue))")))
-    }
   }
 
   private func finish(_ easy: UnsafeMutableRawPointer, code: CURLcode) {
@@ -142,21 +155,63 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
       curl_easy_cleanup(easy)
       return
     }
+    let result = Self.result(easy, code: code, transfer)
+    curl_easy_cleanup(easy)
+    transfer.job.completion(result)
+  }
+
+  /// The outcome of a finished transfer.
+  private static func result(
+    _ easy: UnsafeMutableRawPointer, code: CURLcode, _ transfer: Transfer
+  ) -> Result<HTTPResponse, TransportError> {
     var status = 0
     _ = bd_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-    curl_easy_cleanup(easy)
-    let result: Result<HTTPResponse, TransportError>
     if transfer.tooLarge {
-      result = .failure(
+      return .failure(
         TransportError(
           kind: .tooLarge,
           message: "response body larger than \(transfer.job.request.maxResponseBytes) bytes"))
     } else if code != CURLE_OK {
-      result = .failure(Self.transportError(code))
-    } else {
-      result = .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body))
+      return .failure(Self.transportError(code))
     }
-    transfer.job.completion(result)
+    return .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body))
+  }
+
+  // MARK: - Blocking requests on the calling thread
+
+  /// Sends `request` on the calling thread with `curl_easy_perform` on a pooled easy handle (which
+  /// keeps its connections alive between requests). Handing each request to the driver thread and the
+  /// answer back cost two thread switches per request: about a third of a deep check's client CPU.
+  /// At most `maxConnectionsPerHost` requests to one host run at once, as on the multi handle.
+  public func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
+    let origin = Self.origin(of: request.url)
+    slots.lock()
+    while (inFlight[origin] ?? 0) >= maxConnectionsPerHost { slots.wait() }
+    inFlight[origin, default: 0] += 1
+    let easy = idle.popLast() ?? curl_easy_init()
+    slots.unlock()
+    defer {
+      slots.lock()
+      inFlight[origin, default: 1] -= 1
+      if let easy { idle.append(easy) }
+      slots.broadcast()  // waiters may wait for other origins
+      slots.unlock()
+    }
+    guard let easy else { return .failure(TransportError(kind: .other, message: "curl_easy_init failed")) }
+    curl_easy_reset(easy)  // options only: live connections stay in the handle's cache
+    let transfer = Transfer(job: Job(request: request, completion: { _ in }))
+    Self.configure(easy, transfer)
+    let code = withExtendedLifetime(transfer) { curl_easy_perform(easy) }
+    let result = Self.result(easy, code: code, transfer)
+    _ = bd_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, nil)  // the list dies with `transfer`
+    return result
+  }
+
+  /// `scheme://host:port` of a URL: requests to one origin share a connection limit.
+  static func origin(of url: String) -> Substring {
+    guard let scheme = url.range(of: "://") else { return Substring(url) }
+    let rest = url[scheme.upperBound...]
+    return url[..<(rest.firstIndex(of: "/") ?? rest.endIndex)]
   }
 
   private static func transportError(_ code: CURLcode) -> TransportError {

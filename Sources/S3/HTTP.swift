@@ -76,6 +76,8 @@ public protocol HTTPTransport: Sendable {
   /// Sends `request` and calls `completion` once, on any thread.
   func submit(
     _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, TransportError>) -> Void)
+  /// Sends `request` and blocks the calling thread until the response arrives.
+  func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError>
 }
 
 extension HTTPTransport {

@@ -7,7 +7,9 @@ import Logging
 /// The coordinator's side of the deep-check worker processes.
 ///
 /// Keys go to whichever worker has room (at most `perWorkerInFlight` each); results come back on
-/// one reader thread per worker. A worker that dies is noticed (EOF on its stdout), its keys go back
+/// one reader thread per worker. A sender thread with nothing to send sleeps on its own semaphore and
+/// is woken only when it can send (a broadcast to all of them for every key and every result was
+/// most of the coordinator's CPU in a deep check). A worker that dies is noticed (EOF on its stdout), its keys go back
 /// to the front of the queue for the others, and it is restarted, up to `maxRestarts` times in all.
 public final class WorkerPool: @unchecked Sendable {
   // @unchecked: all mutable state is guarded by `condition`.
@@ -24,7 +26,17 @@ public final class WorkerPool: @unchecked Sendable {
     var child: ChildProcess?
     var assigned: [WorkKey: WorkItem] = [:]
     var alive = false
+    /// The sender thread's wake-up while it sleeps (`senderAsleep`); signalled at most once per sleep.
+    var wake = DispatchSemaphore(value: 0)
+    var senderAsleep = false
     init(index: Int) { self.index = index }
+
+    /// Wakes the sender if it sleeps. Call with the pool's lock held.
+    func wakeSender() {
+      guard senderAsleep else { return }
+      senderAsleep = false
+      wake.signal()
+    }
   }
 
   private var slots: [Slot] = []
@@ -61,7 +73,8 @@ public final class WorkerPool: @unchecked Sendable {
   public func submit(_ item: WorkItem) {
     condition.lock()
     pending.append(item)
-    condition.broadcast()
+    // One sleeping sender with room is enough: it takes every pending key it has room for.
+    slots.first { $0.senderAsleep && $0.assigned.count < perWorkerInFlight }?.wakeSender()
     condition.unlock()
   }
 
@@ -70,6 +83,7 @@ public final class WorkerPool: @unchecked Sendable {
     condition.lock()
     stopping = true
     let children = slots.compactMap(\.child)
+    for slot in slots { slot.wakeSender() }
     condition.broadcast()
     condition.unlock()
     for c in children { c.closeStdin() }
@@ -92,8 +106,10 @@ public final class WorkerPool: @unchecked Sendable {
       throw WorkerError("worker \(slot.index) (pid \(child.pid)) did not accept its configuration")
     }
     condition.lock()
+    slot.wakeSender()  // a sender of the previous child, if any, sees the new child and ends
     slot.child = child
     slot.alive = true
+    slot.wake = DispatchSemaphore(value: 0)
     threads += 2
     condition.unlock()
     logger.debug("Worker \(slot.index) started (pid \(child.pid))")
@@ -121,7 +137,11 @@ public final class WorkerPool: @unchecked Sendable {
       while !stopping && slot.child === child && slot.alive
         && (pendingHead >= pending.count || slot.assigned.count >= perWorkerInFlight)
       {
-        condition.wait()
+        slot.senderAsleep = true
+        let wake = slot.wake
+        condition.unlock()
+        wake.wait()
+        condition.lock()
       }
       guard !stopping, slot.child === child, slot.alive else { return }
       var batch: [WorkItem] = []
@@ -155,7 +175,7 @@ public final class WorkerPool: @unchecked Sendable {
       }
       condition.lock()
       let known = slot.assigned.removeValue(forKey: WorkKey(pair: result.pair, seq: result.seq)) != nil
-      condition.broadcast()
+      if pendingHead < pending.count { slot.wakeSender() }
       condition.unlock()
       if known { onResult(result) }
     }
@@ -168,11 +188,13 @@ public final class WorkerPool: @unchecked Sendable {
       condition.unlock()
     }
     slot.alive = false
+    slot.wakeSender()
     let orphaned = slot.assigned.values.sorted { ($0.pair, $0.seq) < ($1.pair, $1.seq) }
     slot.assigned.removeAll()
     if stopping && orphaned.isEmpty { return }
     // Hand the keys back, first in line.
     pending.replaceSubrange(pendingHead..<pendingHead, with: orphaned)
+    for other in slots where other.assigned.count < perWorkerInFlight { other.wakeSender() }
     let reason = protocolError ?? "\(exit)"
     if restarts >= maxRestarts {
       failure = WorkerError(
