@@ -209,9 +209,14 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
 
   /// `scheme://host:port` of a URL: requests to one origin share a connection limit.
   static func origin(of url: String) -> Substring {
-    guard let scheme = url.range(of: "://") else { return Substring(url) }
-    let rest = url[scheme.upperBound...]
-    return url[..<(rest.firstIndex(of: "/") ?? rest.endIndex)]
+    // On the UTF-8 view: Foundation's range(of:) went through CFString on every request.
+    let utf8 = url.utf8
+    var slashes = 0
+    for i in utf8.indices where utf8[i] == UInt8(ascii: "/") {
+      slashes += 1
+      if slashes == 3 { return url[..<i] }
+    }
+    return Substring(url)
   }
 
   private static func transportError(_ code: CURLcode) -> TransportError {

@@ -151,3 +151,107 @@ final class LoopbackHTTPServer: @unchecked Sendable {
 
   deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
 }
+
+/// Blocking requests through the real curl transport: the per-origin limit and connection reuse.
+@Suite("Blocking requests")
+struct BlockingSendTests {
+  @Test("Origins: scheme, host and port, without the path")
+  func origins() {
+    #expect(CurlTransport.origin(of: "http://127.0.0.1:9000/b/k?x=1") == "http://127.0.0.1:9000")
+    #expect(CurlTransport.origin(of: "https://b.s3.example.com/k/a/b") == "https://b.s3.example.com")
+    #expect(CurlTransport.origin(of: "http://h:1") == "http://h:1")
+  }
+
+  @Test("6 threads x 10 requests with 2 connections per host: never more than 2 at once, on 2 kept-alive connections")
+  func limitAndReuse() throws {
+    let server = try KeepAliveServer(delay: 0.01)
+    let transport = CurlTransport(maxConnectionsPerHost: 2)
+    defer { transport.shutdown() }
+    let failures = LockedCounter()
+    let group = DispatchGroup()
+    for _ in 0..<6 {
+      group.enter()
+      Thread {
+        for i in 0..<10 {
+          let r = transport.send(HTTPRequest(method: "HEAD", url: "http://127.0.0.1:\(server.port)/b/k\(i)", headers: []))
+          if (try? r.get())?.status != 200 { failures.add() }
+        }
+        group.leave()
+      }.start()
+    }
+    group.wait()
+    #expect(failures.value == 0)
+    #expect(server.requests == 60)
+    #expect(server.maxConcurrent == 2)
+    #expect(server.connections <= 2)
+  }
+}
+
+final class LockedCounter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var count = 0
+  func add() { lock.withLock { count += 1 } }
+  var value: Int { lock.withLock { count } }
+}
+
+/// An HTTP/1.1 server on 127.0.0.1 with a thread per connection and keep-alive: answers every request
+/// with 200 and an empty body after `delay`, and counts connections, requests and requests at once.
+final class KeepAliveServer: @unchecked Sendable {
+  let port: Int
+  private let fd: Int32
+  private let lock = NSLock()
+  private var _connections = 0, _requests = 0, _active = 0, _maxActive = 0
+  var connections: Int { lock.withLock { _connections } }
+  var requests: Int { lock.withLock { _requests } }
+  var maxConcurrent: Int { lock.withLock { _maxActive } }
+
+  init(delay: Double) throws {
+    let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafePointer(to: &addr) { p in
+      p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, len) == 0 && listen(sock, 16) == 0 }
+    }
+    guard ok else { throw POSIXError(.EADDRINUSE) }
+    _ = withUnsafeMutablePointer(to: &addr) { p in
+      p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) }
+    }
+    fd = sock
+    port = Int(UInt16(bigEndian: addr.sin_port))
+    Thread { [self] in
+      while true {
+        let c = accept(sock, nil, nil)
+        if c < 0 { return }
+        lock.withLock { _connections += 1 }
+        Thread { [self] in serve(c, delay: delay) }.start()
+      }
+    }.start()
+  }
+
+  private func serve(_ c: Int32, delay: Double) {
+    var pending: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let n = read(c, &buf, buf.count)
+      if n <= 0 { break }
+      pending += buf[0..<n]
+      while let end = pending.indices.dropLast(3).first(where: { pending[$0..<($0 + 4)].elementsEqual([13, 10, 13, 10]) }) {
+        pending.removeFirst(end + 4)
+        lock.withLock {
+          _requests += 1
+          _active += 1
+          _maxActive = max(_maxActive, _active)
+        }
+        usleep(UInt32(delay * 1_000_000))
+        lock.withLock { _active -= 1 }
+        let answer = "HTTP/1.1 200 OK\r\nETag: \"e\"\r\nContent-Length: 0\r\n\r\n"
+        _ = send(c, answer, answer.utf8.count, Int32(MSG_NOSIGNAL))
+      }
+    }
+    close(c)
+  }
+
+  deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import S3
 
 /// One side as a worker needs it. Travels only over the worker's stdin pipe, never in its argv.
@@ -88,6 +89,42 @@ public struct WorkResult: Codable, Sendable {
   public var error: String?
   /// Requests this key took on both sides, retries and throttling answers among them.
   public var counts: RequestCounts?
+}
+
+extension WorkResult {
+  /// The line a worker writes for this result (without the newline). An identical key, the common
+  /// case, is a compact `=PAIR SEQ REQUESTS RETRIES THROTTLED`; anything else is JSON. JSONEncoder and
+  /// JSONDecoder cost about 0.05 ms a line each, a quarter of the coordinator's CPU in a deep check.
+  public func line(encoder: JSONEncoder) throws -> [UInt8] {
+    guard fields.isEmpty, source == nil, destination == nil, error == nil else {
+      return Array(try encoder.encode(self))
+    }
+    var text = "=\(pair) \(seq)"
+    if let counts { text += " \(counts.requests) \(counts.retries) \(counts.throttled)" }
+    return Array(text.utf8)
+  }
+
+  /// Reads a line written by `line(encoder:)`.
+  public static func parse(line: [UInt8], decoder: JSONDecoder) throws -> WorkResult {
+    guard line.first == UInt8(ascii: "=") else { return try decoder.decode(WorkResult.self, from: Data(line)) }
+    var numbers: [Int] = []
+    for part in line.dropFirst().split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false) {
+      guard !part.isEmpty, part.count <= 18, part.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        throw WorkerError("malformed result line from a worker")
+      }
+      numbers.append(part.reduce(0) { $0 * 10 + Int($1 - 0x30) })
+    }
+    guard numbers.count == 2 || numbers.count == 5 else { throw WorkerError("malformed result line from a worker") }
+    var counts: RequestCounts?
+    if numbers.count == 5 {
+      counts = RequestCounts()
+      counts!.requests = numbers[2]
+      counts!.retries = numbers[3]
+      counts!.throttled = numbers[4]
+    }
+    return WorkResult(
+      pair: numbers[0], seq: numbers[1], fields: [], source: nil, destination: nil, error: nil, counts: counts)
+  }
 }
 
 /// Failures of the worker pool.

@@ -57,9 +57,9 @@ public enum DeepCheckWorker {
           } else {
             result = WorkResult(pair: item.pair, seq: item.seq, fields: [], source: nil, destination: nil, error: "unknown pair \(item.pair)")
           }
-          guard let data = try? encoder.encode(result) else { continue }
+          guard let line = try? result.line(encoder: encoder) else { continue }
           outputLock.lock()
-          let ok = writeAll(fd: 1, Array(data) + [0x0A])
+          let ok = writeAll(fd: 1, line + [0x0A])
           outputLock.unlock()
           if !ok { _exit(0) }  // the coordinator is gone
         }

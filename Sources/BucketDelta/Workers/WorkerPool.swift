@@ -17,6 +17,9 @@ public final class WorkerPool: @unchecked Sendable {
   private let executable: String
   private let configLine: [UInt8]
   private let perWorkerInFlight: Int
+  /// A worker is refilled (up to `perWorkerInFlight`) once it holds no more than this many keys:
+  /// keys go out in batches, not one line, one write and one wake-up per key.
+  private var refillBelow: Int { perWorkerInFlight / 2 }
   private let maxRestarts: Int
   private let logger: Logger
   private let onResult: @Sendable (WorkResult) -> Void
@@ -74,7 +77,7 @@ public final class WorkerPool: @unchecked Sendable {
     condition.lock()
     pending.append(item)
     // One sleeping sender with room is enough: it takes every pending key it has room for.
-    slots.first { $0.senderAsleep && $0.assigned.count < perWorkerInFlight }?.wakeSender()
+    slots.first { $0.senderAsleep && $0.assigned.count <= refillBelow }?.wakeSender()
     condition.unlock()
   }
 
@@ -135,7 +138,7 @@ public final class WorkerPool: @unchecked Sendable {
     }
     while true {
       while !stopping && slot.child === child && slot.alive
-        && (pendingHead >= pending.count || slot.assigned.count >= perWorkerInFlight)
+        && (pendingHead >= pending.count || slot.assigned.count > refillBelow)
       {
         slot.senderAsleep = true
         let wake = slot.wake
@@ -168,14 +171,14 @@ public final class WorkerPool: @unchecked Sendable {
     let reader = LineReader(fd: child.stdout)
     var protocolError: String?
     while let line = reader.next() {
-      guard let result = try? decoder.decode(WorkResult.self, from: Data(line)) else {
+      guard let result = try? WorkResult.parse(line: line, decoder: decoder) else {
         protocolError = "unreadable message from worker \(slot.index)"
         child.kill()
         break
       }
       condition.lock()
       let known = slot.assigned.removeValue(forKey: WorkKey(pair: result.pair, seq: result.seq)) != nil
-      if pendingHead < pending.count { slot.wakeSender() }
+      if pendingHead < pending.count && slot.assigned.count <= refillBelow { slot.wakeSender() }
       condition.unlock()
       if known { onResult(result) }
     }
@@ -194,7 +197,7 @@ public final class WorkerPool: @unchecked Sendable {
     if stopping && orphaned.isEmpty { return }
     // Hand the keys back, first in line.
     pending.replaceSubrange(pendingHead..<pendingHead, with: orphaned)
-    for other in slots where other.assigned.count < perWorkerInFlight { other.wakeSender() }
+    for other in slots where other.assigned.count <= refillBelow { other.wakeSender() }
     let reason = protocolError ?? "\(exit)"
     if restarts >= maxRestarts {
       failure = WorkerError(

@@ -1,0 +1,57 @@
+import Foundation
+import S3
+import Testing
+
+@testable import BucketDelta
+
+@Suite("Worker result lines")
+struct WorkerMessageTests {
+  private func roundTrip(_ r: WorkResult) throws -> (line: [UInt8], back: WorkResult) {
+    let line = try r.line(encoder: JSONEncoder())
+    return (line, try WorkResult.parse(line: line, decoder: JSONDecoder()))
+  }
+
+  @Test("An identical key travels as a compact line, with its request counts")
+  func compact() throws {
+    var counts = RequestCounts()
+    counts.requests = 7
+    counts.retries = 3
+    counts.throttled = 1
+    let r = WorkResult(pair: 2, seq: 123_456_789, fields: [], source: nil, destination: nil, error: nil, counts: counts)
+    let (line, back) = try roundTrip(r)
+    #expect(String(decoding: line, as: UTF8.self) == "=2 123456789 7 3 1")
+    #expect(back.pair == 2 && back.seq == 123_456_789 && back.counts == counts)
+    #expect(back.fields.isEmpty && back.error == nil && back.source == nil && back.destination == nil)
+    let bare = try roundTrip(WorkResult(pair: 0, seq: 5, fields: [], source: nil, destination: nil, error: nil))
+    #expect(bare.back.seq == 5 && bare.back.counts == nil)
+  }
+
+  @Test("Differences, details and errors travel as JSON, whole")
+  func json() throws {
+    let details = try JSONDecoder().decode(
+      ObjectDetails.self, from: Data(#"{"etag":"e","size":3,"metadata":{"a":"1 2"},"tags":{"t":"v"}}"#.utf8))
+    let cases: [WorkResult] = [
+      WorkResult(pair: 0, seq: 1, fields: [.metadata], source: details, destination: details, error: nil),
+      WorkResult(pair: 1, seq: 2, fields: [], source: nil, destination: details, error: "source: HTTP 404 NotFound"),
+      WorkResult(pair: 1, seq: 3, fields: [], source: details, destination: nil, error: nil),
+    ]
+    for r in cases {
+      let (line, back) = try roundTrip(r)
+      #expect(line.first == UInt8(ascii: "{"))
+      #expect(back.fields == r.fields)
+      #expect(back.error == r.error)
+      #expect(back.source == r.source)
+      #expect(back.destination == r.destination)
+      #expect(back.seq == r.seq)
+      #expect(back.pair == r.pair)
+    }
+  }
+
+  @Test(
+    "A malformed compact line is refused, not read as zeros",
+    arguments: ["=", "=1", "=1 2 3", "=1 2 3 4", "=1 2 3 4 5 6", "=a 2", "=1  2", "=-1 2", "=1 2 ", "= 1 2",
+      "=1 9999999999999999999"])
+  func malformed(line: String) {
+    #expect(throws: (any Error).self) { try WorkResult.parse(line: Array(line.utf8), decoder: JSONDecoder()) }
+  }
+}
