@@ -97,6 +97,17 @@ public final class SigV4Signer: @unchecked Sendable {
 
   /// Header values: leading/trailing spaces removed, inner runs of spaces folded to one.
   private static func trimmed(_ value: String) -> String {
-    value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+    let utf8 = value.utf8
+    var previousSpace = true  // a leading space needs trimming too
+    var clean = true
+    for b in utf8 {
+      if b == 0x20 && previousSpace {
+        clean = false
+        break
+      }
+      previousSpace = b == 0x20
+    }
+    if clean && utf8.last != 0x20 { return value }
+    return value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
   }
 }

@@ -72,6 +72,20 @@ struct SigV4SignerTests {
         == "encoding-type=url&list-type=2&start-after=a%20b%2F%C3%BC%2B~")
   }
 
+  @Test("Header values are signed trimmed, inner runs of spaces folded to one")
+  func foldedSpaces() {
+    func signature(_ value: String) -> String? {
+      authorization(
+        signer.sign(method: "GET", canonicalPath: "/", query: [], headers: [("host", "h"), ("x-t", value)], date: date))
+    }
+    #expect(signature("  a   b ") == signature("a b"))
+    #expect(signature("a  b") == signature("a b"))
+    #expect(signature(" a b") == signature("a b"))
+    #expect(signature("a b ") == signature("a b"))
+    #expect(signature("ab") != signature("a b"))
+    #expect(signature("a\tb") != signature("a b"))
+  }
+
   @Test("Crypto primitives against known digests")
   func crypto() {
     #expect(Crypto.hex(Crypto.sha256([])) == Crypto.emptyPayloadHash)
@@ -82,5 +96,19 @@ struct SigV4SignerTests {
     #expect(
       Crypto.hex(Crypto.hmacSHA256(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8)))
         == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    // RFC 4231 test case 6: a key longer than the block is hashed first
+    #expect(
+      Crypto.hex(
+        Crypto.hmacSHA256(
+          key: [UInt8](repeating: 0xAA, count: 131),
+          data: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)))
+        == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    // RFC 4231 test case 1, and a key of exactly one block
+    #expect(
+      Crypto.hex(Crypto.hmacSHA256(key: [UInt8](repeating: 0x0B, count: 20), data: Array("Hi There".utf8)))
+        == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+    #expect(
+      Crypto.hmacSHA256(key: [UInt8](repeating: 7, count: 64), data: [1])
+        != Crypto.hmacSHA256(key: [UInt8](repeating: 7, count: 63), data: [1]))
   }
 }
