@@ -54,4 +54,21 @@ struct WorkerMessageTests {
   func malformed(line: String) {
     #expect(throws: (any Error).self) { try WorkResult.parse(line: Array(line.utf8), decoder: JSONDecoder()) }
   }
+
+  @Test("Batches: any key (spaces, newlines, +, %, Unicode, empty) comes back as sent, with its pair and seq")
+  func batches() throws {
+    let keys = ["plain", "a b", "line\nbreak\r", "plus+sign", "100%", "ü/😀", "", "  ", "\u{01}ctl", "a%2Bb"]
+    let items = keys.enumerated().map { WorkItem(pair: $0.offset % 3, seq: 1_000_000 + $0.offset, key: $0.element) }
+    let line = WorkBatch(items: items).line
+    #expect(!line.contains(0x0A))
+    let back = try WorkBatch.parse(line).items
+    #expect(back.map(\.key) == keys)
+    #expect(back.map(\.seq) == items.map(\.seq))
+    #expect(back.map(\.pair) == items.map(\.pair))
+  }
+
+  @Test("A malformed batch line is refused", arguments: ["", "1 2", "1 2 k 3", "x 2 k", "1 2 %ZZ", "1 2 %FF", "1 -2 k"])
+  func malformedBatch(line: String) {
+    #expect(throws: (any Error).self) { try WorkBatch.parse(Array(line.utf8)) }
+  }
 }

@@ -67,9 +67,8 @@ public enum DeepCheckWorker {
       t.name = "check-\(i)"
       t.start()
     }
-    let decoder = JSONDecoder()
     while let line = input.next() {
-      guard let batch = try? decoder.decode(WorkBatch.self, from: Data(line)) else {
+      guard let batch = try? WorkBatch.parse(line) else {
         writeAll(fd: 2, Array("bucket-delta worker: unreadable batch on stdin\n".utf8))
         _exit(2)
       }

@@ -130,7 +130,6 @@ public final class WorkerPool: @unchecked Sendable {
   }
 
   private func sendLoop(_ slot: Slot, _ child: ChildProcess) {
-    let encoder = JSONEncoder()
     condition.lock()
     defer {
       threadDone()
@@ -159,8 +158,7 @@ public final class WorkerPool: @unchecked Sendable {
         pendingHead = 0
       }
       condition.unlock()
-      let line = (try? encoder.encode(WorkBatch(items: batch))).map { Array($0) + [0x0A] }
-      let ok = line.map { writeAll(fd: child.stdin, $0) } ?? false
+      let ok = writeAll(fd: child.stdin, WorkBatch(items: batch).line + [0x0A])
       condition.lock()
       if !ok { return }  // the reader sees the EOF and hands the keys on
     }
