@@ -5,7 +5,9 @@ usage: bench/ratios.py RESULTS.jsonl OBJECTS
 Shallow and deep objects/s of bucket-delta over the baseline's and rclone's; client CPU per object of
 the baseline over bucket-delta's; the deep check's request rate (4 requests per key: HEAD and
 GetObjectTagging on both sides) against the raw HEAD ceiling; the shallow check's listing rate (two
-buckets listed) against one raw sequential listing.
+buckets listed) against one raw sequential listing; the same speed and CPU ratios for one stream per
+bucket; and the upper bound of the shallow speed ratio that the server's raw parallel listing rate
+allows (two buckets of keys at that rate, over the baseline's objects/s).
 """
 import json, sys
 
@@ -48,4 +50,15 @@ if rate('bucket-delta-shallow') and 'list' in ceil:
     out['raw_sequential_list_keys_per_s'] = ceil['list']['keys_per_s']
     if 'listpar' in ceil:
         out['raw_parallel_list_keys_per_s'] = ceil['listpar']['keys_per_s']
+for mode in ('shallow', 'deep'):
+    # the same ratios for one stream per bucket (--range_listers 1)
+    single, base = rate(f'bucket-delta-{mode}-single'), rate(f'baseline-{mode}')
+    if single and base:
+        out[f'{mode}_single_stream_speed_vs_baseline'] = round(single / base, 2)
+    if cpu(f'bucket-delta-{mode}-single') and cpu(f'baseline-{mode}'):
+        out[f'{mode}_single_stream_cpu_per_object_baseline_over_ours'] = round(
+            cpu(f'baseline-{mode}') / cpu(f'bucket-delta-{mode}-single'), 1)
+if 'listpar' in ceil and rate('baseline-shallow'):
+    # the most any client can reach here: two buckets listed at the server's parallel listing rate
+    out['shallow_speed_vs_baseline_upper_bound'] = round(ceil['listpar']['keys_per_s'] / 2 / rate('baseline-shallow'), 2)
 print(json.dumps({'ratios': out}))

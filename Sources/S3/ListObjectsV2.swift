@@ -81,13 +81,19 @@ public struct ListObjectsV2Page: Sendable {
 
 /// ETags are quoted in S3 answers; some servers drop the quotes. Compare them without.
 public func unquoteETag(_ etag: String) -> String {
-  var utf8 = Substring(etag).utf8
-  if utf8.first == 0x22 { utf8 = utf8.dropFirst() }
-  if utf8.last == 0x22 { utf8 = utf8.dropLast() }
-  if utf8.starts(with: "&quot;".utf8) { utf8 = utf8.dropFirst(6) }
-  if utf8.count >= 6, utf8.suffix(6).elementsEqual("&quot;".utf8) { utf8 = utf8.dropLast(6) }
-  if utf8.count == etag.utf8.count { return etag }
-  return String(Substring(utf8))
+  var etag = etag
+  let unquoted: String? = etag.withUTF8 { utf8 in
+    var lo = 0
+    var hi = utf8.count
+    if hi > lo && utf8[lo] == 0x22 { lo += 1 }
+    if hi > lo && utf8[hi - 1] == 0x22 { hi -= 1 }
+    let entity: [UInt8] = [0x26, 0x71, 0x75, 0x6F, 0x74, 0x3B]  // &quot;
+    if hi - lo >= 6 && utf8[lo..<(lo + 6)].elementsEqual(entity) { lo += 6 }
+    if hi - lo >= 6 && utf8[(hi - 6)..<hi].elementsEqual(entity) { hi -= 6 }
+    guard lo > 0 || hi < utf8.count else { return nil }
+    return String(decoding: UnsafeBufferPointer(rebasing: utf8[lo..<hi]), as: UTF8.self)
+  }
+  return unquoted ?? etag
 }
 
 /// A response that breaks the S3 protocol.

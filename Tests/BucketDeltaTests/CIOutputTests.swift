@@ -57,4 +57,11 @@ struct CIOutputTests {
     let cut = ProgressDisplay.line(name: String(repeating: "n", count: 50), s, elapsed: 10, width: 40)
     #expect(cut.count == 39 && cut.hasSuffix("~") && cut.hasPrefix(String(repeating: "n", count: 31) + "~:"))
   }
+
+  @Test("Summary timestamps: ISO 8601 in UTC, seconds, zero-padded")
+  func timestamps() {
+    #expect(isoTimestamp(Date(timeIntervalSince1970: 1_764_131_045)) == "2025-11-26T04:24:05Z")
+    #expect(isoTimestamp(Date(timeIntervalSince1970: 951_782_399.9)) == "2000-02-28T23:59:59Z")
+    #expect(isoTimestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
+  }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import S3
 
 /// The outcome of one pair in the JSON summary (`schemas/summary.schema.json`).
 public struct PairSummary: Codable, Sendable {
@@ -64,9 +65,11 @@ public func writeAtomically(data: [UInt8], to path: String, mode: mode_t = 0o600
   }
 }
 
-/// ISO 8601 UTC timestamp with seconds.
+/// ISO 8601 UTC timestamp with seconds (`2026-11-26T04:40:00Z`), from `gmtime_r`: an
+/// ISO8601DateFormatter loads ICU on first use, 5% of a 20,000-object shallow check's CPU.
 func isoTimestamp(_ date: Date) -> String {
-  let f = ISO8601DateFormatter()
-  f.formatOptions = [.withInternetDateTime]
-  return f.string(from: date)
+  let a = AMZDate(date).timestamp  // YYYYMMDDTHHMMSSZ
+  let c = Array(a.utf8)
+  func part(_ r: Range<Int>) -> String { String(decoding: c[r], as: UTF8.self) }
+  return "\(part(0..<4))-\(part(4..<6))-\(part(6..<8))T\(part(9..<11)):\(part(11..<13)):\(part(13..<15))Z"
 }
