@@ -121,22 +121,8 @@ final class LoopbackHTTPServer: @unchecked Sendable {
   private let fd: Int32
 
   init(handle: @escaping @Sendable (Int32) -> Void) throws {
-    let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = 0
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafePointer(to: &addr) { p in
-      p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, len) == 0 && listen(sock, 4) == 0 }
-    }
-    guard ok else { throw POSIXError(.EADDRINUSE) }
-    _ = withUnsafeMutablePointer(to: &addr) { p in
-      p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) }
-    }
-    fd = sock
-    port = Int(UInt16(bigEndian: addr.sin_port))
-    let listener = sock
+    (fd, port) = try listenOnLoopback(backlog: 4)
+    let listener = fd
     Thread {
       while true {
         let c = accept(listener, nil, nil)
@@ -206,20 +192,8 @@ final class KeepAliveServer: @unchecked Sendable {
   var maxConcurrent: Int { lock.withLock { _maxActive } }
 
   init(delay: Double) throws {
-    let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafePointer(to: &addr) { p in
-      p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, len) == 0 && listen(sock, 16) == 0 }
-    }
-    guard ok else { throw POSIXError(.EADDRINUSE) }
-    _ = withUnsafeMutablePointer(to: &addr) { p in
-      p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) }
-    }
-    fd = sock
-    port = Int(UInt16(bigEndian: addr.sin_port))
+    (fd, port) = try listenOnLoopback(backlog: 16)
+    let sock = fd
     Thread { [self] in
       while true {
         let c = accept(sock, nil, nil)
@@ -254,4 +228,22 @@ final class KeepAliveServer: @unchecked Sendable {
   }
 
   deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+}
+
+/// A listening TCP socket on 127.0.0.1 with a port the kernel picked: (descriptor, port).
+func listenOnLoopback(backlog: Int32) throws -> (Int32, Int) {
+  let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  var addr = sockaddr_in()
+  addr.sin_family = sa_family_t(AF_INET)
+  addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+  addr.sin_port = 0
+  var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+  let ok = withUnsafePointer(to: &addr) { p in
+    p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, len) == 0 && listen(sock, backlog) == 0 }
+  }
+  guard ok else { throw POSIXError(.EADDRINUSE) }
+  _ = withUnsafeMutablePointer(to: &addr) { p in
+    p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) }
+  }
+  return (sock, Int(UInt16(bigEndian: addr.sin_port)))
 }
