@@ -20,10 +20,6 @@ CURLcode bd_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
 CURLcode bd_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value) {
   return curl_easy_getinfo(handle, info, value);
 }
-CURLMcode bd_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
-  return curl_multi_setopt(handle, option, value);
-}
-CURLcode bd_msg_result(const CURLMsg *msg) { return msg->data.result; }
 
 #if defined(__GLIBC__)
 #include <malloc.h>

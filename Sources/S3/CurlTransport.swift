@@ -2,18 +2,13 @@ internal import CCurl
 internal import CCurlShims
 import Foundation
 
-/// HTTP over libcurl's multi interface: one `CURLM` owned by one dedicated thread, connection reuse,
-/// at most `maxConnectionsPerHost` connections to each host.
+/// HTTP over libcurl: each request runs on the calling thread with `curl_easy_perform` on a pooled
+/// easy handle, which keeps its connections alive between requests; at most `maxConnectionsPerHost`
+/// requests to one origin run at once. (Handing each request to a thread driving a multi handle and
+/// the answer back cost two thread switches per request: about a third of a deep check's client CPU.)
 public final class CurlTransport: HTTPTransport, @unchecked Sendable {
-  // @unchecked: `pending` and `stopping` are guarded by `lock`; the CURLM handle and the easy handles
-  // of `submit` are touched only by the driver thread (curl_multi_wakeup is documented thread-safe).
-  // An easy handle of `send` belongs to one calling thread between leaving and rejoining `idle`.
-  private let lock = NSLock()
-  private var pending: [Job] = []
-  private var stopping = false
-  private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
-  private var thread: Thread?
-  // Blocking requests (`send`): idle easy handles and requests in flight per origin, under `slots`.
+  // @unchecked: `idle` and `inFlight` are guarded by `slots`; an easy handle belongs to one calling
+  // thread between leaving and rejoining `idle`.
   private let maxConnectionsPerHost: Int
   private let slots = NSCondition()
   private nonisolated(unsafe) var idle: [UnsafeMutableRawPointer] = []
@@ -27,105 +22,81 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
   ///   - maxConnectionsPerHost: connections kept and used per host (`--num_connections`).
   public init(maxConnectionsPerHost: Int) {
     precondition(Self.globalInit, "curl_global_init failed")
-    guard let m = curl_multi_init() else { fatalError("curl_multi_init failed") }
-    multi = m
-    let k = max(1, maxConnectionsPerHost)
-    self.maxConnectionsPerHost = k
-    _ = bd_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, k)
-    _ = bd_multi_setopt_long(m, CURLMOPT_MAXCONNECTS, k * 4)
-    let t = Thread { [unowned self] in self.drive() }
-    t.name = "curl-multi"
-    thread = t
-    t.start()
+    self.maxConnectionsPerHost = max(1, maxConnectionsPerHost)
   }
 
-  deinit {
-    curl_multi_cleanup(multi)
-    for easy in idle { curl_easy_cleanup(easy) }
-  }
+  deinit { shutdown() }
 
-  /// Stops the driver thread after the requests in flight finish. Call before releasing.
+  /// Closes the idle connections (their easy handles). Requests may still be sent afterwards.
   public func shutdown() {
-    lock.lock()
-    stopping = true
-    lock.unlock()
-    curl_multi_wakeup(multi)
-    while thread?.isFinished == false { usleep(1000) }
+    slots.lock()
+    let handles = idle
+    idle.removeAll()
+    slots.unlock()
+    for easy in handles { curl_easy_cleanup(easy) }
   }
 
+  /// Sends `request` as `send` does and calls `completion` on the calling thread before returning.
   public func submit(
     _ request: HTTPRequest,
     completion: @escaping @Sendable (Result<HTTPResponse, TransportError>) -> Void
   ) {
-    lock.lock()
-    pending.append(Job(request: request, completion: completion))
-    lock.unlock()
-    curl_multi_wakeup(multi)
-  }
-
-  // MARK: - Driver thread
-
-  private struct Job {
-    let request: HTTPRequest
-    let completion: @Sendable (Result<HTTPResponse, TransportError>) -> Void
+    completion(send(request))
   }
 
   /// Per-transfer state reached from curl's callbacks through an `Unmanaged` pointer.
   private final class Transfer {
-    let job: Job
+    let request: HTTPRequest
     var body: [UInt8] = []
     var headers: [(String, String)] = []
     var tooLarge = false
     var headerList: UnsafeMutablePointer<curl_slist>?
-    init(job: Job) { self.job = job }
+    init(request: HTTPRequest) { self.request = request }
     deinit { curl_slist_free_all(headerList) }
   }
 
-  private var active: [UnsafeMutableRawPointer: Transfer] = [:]  // driver thread only
-
-  private func drive() {
-    while true {
-      lock.lock()
-      let jobs = pending
-      pending.removeAll()
-      let stop = stopping
-      lock.unlock()
-      for job in jobs { start(job) }
-      if stop && active.isEmpty && jobs.isEmpty { return }
-
-      var running: Int32 = 0
-      _ = curl_multi_perform(multi, &running)
-      var left: Int32 = 0
-      while let msg = curl_multi_info_read(multi, &left) {
-        guard msg.pointee.msg == CURLMSG_DONE, let easy = msg.pointee.easy_handle else { continue }
-        finish(easy, code: bd_msg_result(msg))
-      }
-      var fds: Int32 = 0
-      _ = curl_multi_poll(multi, nil, 0, 1000, &fds)
+  /// Sends `request` and returns its answer; waits while `maxConnectionsPerHost` requests to the same
+  /// origin are in flight.
+  public func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
+    let origin = Self.origin(of: request.url)
+    slots.lock()
+    while (inFlight[origin] ?? 0) >= maxConnectionsPerHost { slots.wait() }
+    inFlight[origin, default: 0] += 1
+    let easy = idle.popLast() ?? curl_easy_init()
+    slots.unlock()
+    defer {
+      slots.lock()
+      inFlight[origin, default: 1] -= 1
+      if let easy { idle.append(easy) }
+      slots.broadcast()  // waiters may wait for other origins
+      slots.unlock()
     }
+    guard let easy else { return .failure(TransportError(kind: .other, message: "curl_easy_init failed")) }
+    curl_easy_reset(easy)  // options only: live connections stay in the handle's cache
+    let transfer = Transfer(request: request)
+    Self.configure(easy, transfer)
+    let code = withExtendedLifetime(transfer) { curl_easy_perform(easy) }
+    let result = Self.result(easy, code: code, transfer)
+    _ = bd_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, nil)  // the list dies with `transfer`
+    return result
   }
 
-  private func start(_ job: Job) {
-    guard let easy = curl_easy_init() else {
-      job.completion(.failure(TransportError(kind: .other, message: "curl_easy_init failed")))
-      return
+  /// `scheme://host:port` of a URL: requests to one origin share a connection limit.
+  static func origin(of url: String) -> Substring {
+    // On the UTF-8 view: Foundation's range(of:) went through CFString on every request.
+    let utf8 = url.utf8
+    var slashes = 0
+    for i in utf8.indices where utf8[i] == UInt8(ascii: "/") {
+      slashes += 1
+      if slashes == 3 { return url[..<i] }
     }
-    let transfer = Transfer(job: job)
-    Self.configure(easy, transfer)
-    active[easy] = transfer
-    let rc = curl_multi_add_handle(multi, easy)
-    if rc != CURLM_OK {
-      active[easy] = nil
-      curl_easy_cleanup(easy)
-      job.completion(
-        .failure(TransportError(kind: .other, message: "curl_multi_add_handle failed (\(rc.rawValue))")))
-    }
+    return Substring(url)
   }
 
   /// Sets every option of one request on `easy`; the callbacks reach `transfer`, which must outlive it.
   private static func configure(_ easy: UnsafeMutableRawPointer, _ transfer: Transfer) {
     let ctx = Unmanaged.passUnretained(transfer).toOpaque()
-    let r = transfer.job.request
+    let r = transfer.request
     _ = bd_easy_setopt_string(easy, CURLOPT_URL, r.url)
     _ = bd_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
     _ = bd_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(r.timeout * 1000))
@@ -149,17 +120,6 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     _ = bd_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, ctx)
   }
 
-  private func finish(_ easy: UnsafeMutableRawPointer, code: CURLcode) {
-    curl_multi_remove_handle(multi, easy)
-    guard let transfer = active.removeValue(forKey: easy) else {
-      curl_easy_cleanup(easy)
-      return
-    }
-    let result = Self.result(easy, code: code, transfer)
-    curl_easy_cleanup(easy)
-    transfer.job.completion(result)
-  }
-
   /// The outcome of a finished transfer.
   private static func result(
     _ easy: UnsafeMutableRawPointer, code: CURLcode, _ transfer: Transfer
@@ -170,53 +130,11 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
       return .failure(
         TransportError(
           kind: .tooLarge,
-          message: "response body larger than \(transfer.job.request.maxResponseBytes) bytes"))
+          message: "response body larger than \(transfer.request.maxResponseBytes) bytes"))
     } else if code != CURLE_OK {
       return .failure(Self.transportError(code))
     }
     return .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body))
-  }
-
-  // MARK: - Blocking requests on the calling thread
-
-  /// Sends `request` on the calling thread with `curl_easy_perform` on a pooled easy handle (which
-  /// keeps its connections alive between requests). Handing each request to the driver thread and the
-  /// answer back cost two thread switches per request: about a third of a deep check's client CPU.
-  /// At most `maxConnectionsPerHost` requests to one host run at once, as on the multi handle.
-  public func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
-    let origin = Self.origin(of: request.url)
-    slots.lock()
-    while (inFlight[origin] ?? 0) >= maxConnectionsPerHost { slots.wait() }
-    inFlight[origin, default: 0] += 1
-    let easy = idle.popLast() ?? curl_easy_init()
-    slots.unlock()
-    defer {
-      slots.lock()
-      inFlight[origin, default: 1] -= 1
-      if let easy { idle.append(easy) }
-      slots.broadcast()  // waiters may wait for other origins
-      slots.unlock()
-    }
-    guard let easy else { return .failure(TransportError(kind: .other, message: "curl_easy_init failed")) }
-    curl_easy_reset(easy)  // options only: live connections stay in the handle's cache
-    let transfer = Transfer(job: Job(request: request, completion: { _ in }))
-    Self.configure(easy, transfer)
-    let code = withExtendedLifetime(transfer) { curl_easy_perform(easy) }
-    let result = Self.result(easy, code: code, transfer)
-    _ = bd_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, nil)  // the list dies with `transfer`
-    return result
-  }
-
-  /// `scheme://host:port` of a URL: requests to one origin share a connection limit.
-  static func origin(of url: String) -> Substring {
-    // On the UTF-8 view: Foundation's range(of:) went through CFString on every request.
-    let utf8 = url.utf8
-    var slashes = 0
-    for i in utf8.indices where utf8[i] == UInt8(ascii: "/") {
-      slashes += 1
-      if slashes == 3 { return url[..<i] }
-    }
-    return Substring(url)
   }
 
   private static func transportError(_ code: CURLcode) -> TransportError {
@@ -246,7 +164,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
   fileprivate static func append(body ptr: UnsafeMutablePointer<CChar>?, count: Int, to raw: UnsafeMutableRawPointer?) -> Int {
     guard let raw else { return 0 }
     let t = Unmanaged<Transfer>.fromOpaque(raw).takeUnretainedValue()
-    if t.body.count + count > t.job.request.maxResponseBytes {
+    if t.body.count + count > t.request.maxResponseBytes {
       t.tooLarge = true
       return 0
     }
@@ -275,7 +193,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     while lo < hi && isOWS(bytes[lo]) { lo += 1 }
     while hi > lo && isOWS(bytes[hi - 1]) { hi -= 1 }
     let value = String(decoding: bytes[lo..<hi], as: UTF8.self)
-    if name == "content-length", t.job.request.method != "HEAD", let n = Int(value), n > t.job.request.maxResponseBytes {
+    if name == "content-length", t.request.method != "HEAD", let n = Int(value), n > t.request.maxResponseBytes {
       t.tooLarge = true  // refuse an announced oversized body before any of it arrives
       return 0
     }

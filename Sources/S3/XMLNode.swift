@@ -223,10 +223,8 @@ public struct XMLParser {
           scratch.append(child)
         }
       } else if b == UInt8(ascii: "&") {
-        var scratch = [UInt8]()
-        try entity(into: &scratch)
         if buffer == nil { buffer = Array(bytes[run.start..<run.end]) }
-        buffer!.append(contentsOf: scratch)
+        try entity(into: &buffer!)
       } else {
         let start = pos
         pos += 1

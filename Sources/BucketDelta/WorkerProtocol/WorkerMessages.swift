@@ -98,10 +98,8 @@ public struct WorkBatch: Sendable {
     let parts = line.split(separator: 0x20, omittingEmptySubsequences: false)
     guard !parts.isEmpty, parts.count % 3 == 0 else { throw WorkerError("malformed batch line") }
     func number(_ part: ArraySlice<UInt8>) throws -> Int {
-      guard !part.isEmpty, part.count <= 18, part.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-        throw WorkerError("malformed batch line")
-      }
-      return part.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+      guard let n = decimal(part) else { throw WorkerError("malformed batch line") }
+      return n
     }
     var items: [WorkItem] = []
     items.reserveCapacity(parts.count / 3)
@@ -145,10 +143,8 @@ extension WorkResult {
     guard line.first == UInt8(ascii: "=") else { return try decoder.decode(WorkResult.self, from: Data(line)) }
     var numbers: [Int] = []
     for part in line.dropFirst().split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false) {
-      guard !part.isEmpty, part.count <= 18, part.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-        throw WorkerError("malformed result line from a worker")
-      }
-      numbers.append(part.reduce(0) { $0 * 10 + Int($1 - 0x30) })
+      guard let n = decimal(part) else { throw WorkerError("malformed result line from a worker") }
+      numbers.append(n)
     }
     guard numbers.count == 2 || numbers.count == 5 else { throw WorkerError("malformed result line from a worker") }
     var counts: RequestCounts?
@@ -161,6 +157,12 @@ extension WorkResult {
     return WorkResult(
       pair: numbers[0], seq: numbers[1], fields: [], source: nil, destination: nil, error: nil, counts: counts)
   }
+}
+
+/// A non-negative decimal of 1 to 18 ASCII digits (no sign, no spaces), or nil.
+private func decimal(_ digits: ArraySlice<UInt8>) -> Int? {
+  guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+  return digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
 }
 
 /// Failures of the worker pool.

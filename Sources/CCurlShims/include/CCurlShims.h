@@ -12,10 +12,7 @@ CURLcode bd_easy_setopt_pointer(CURL *handle, CURLoption option, void *value);
 CURLcode bd_easy_setopt_callback(CURL *handle, CURLoption option, bd_data_callback value);
 CURLcode bd_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode bd_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value);
-CURLMcode bd_multi_setopt_long(CURLM *handle, CURLMoption option, long value);
-/* CURLMsg.data is a union; read its result field here. */
-CURLcode bd_msg_result(const CURLMsg *msg);
-#endif
 
-/// Caps glibc malloc's arenas (mallopt M_ARENA_MAX); returns 0 where that is not available.
+/* Caps glibc malloc's arenas (mallopt M_ARENA_MAX); returns 0 where that is not available. */
 int bd_limit_malloc_arenas(int arenas);
+#endif
