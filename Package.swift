@@ -21,7 +21,7 @@ let package = Package(
     // Typed wrappers for curl's variadic setopt/getinfo, which Swift cannot call.
     .target(name: "CCurlShims", dependencies: ["CCurl"]),
 
-    // Read-only S3 client: SigV4, XML, retries, libcurl multi transport.
+    // Read-only S3 client: SigV4, XML, retries, libcurl transport.
     .target(
       name: "S3",
       dependencies: [
