@@ -50,6 +50,10 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     var body: [UInt8] = []
     var headers: [(String, String)] = []
     var tooLarge = false
+    /// The current response's header section ended with its empty line (RFC 9112 section 2.1).
+    var headerComplete = false
+    /// Status of the current response (a 1xx answer is followed by another header section).
+    var interimResponse = false
     var headerList: UnsafeMutablePointer<curl_slist>?
     init(request: HTTPRequest) { self.request = request }
     deinit { curl_slist_free_all(headerList) }
@@ -98,6 +102,9 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     let ctx = Unmanaged.passUnretained(transfer).toOpaque()
     let r = transfer.request
     _ = bd_easy_setopt_string(easy, CURLOPT_URL, r.url)
+    // The path goes out exactly as signed: S3 keys may hold `.`/`..` segments (`a/./b`, `x/../y`),
+    // which libcurl would otherwise remove, sending the request for another key (see FACTS.md).
+    _ = bd_easy_setopt_long(easy, CURLOPT_PATH_AS_IS, 1)
     _ = bd_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
     _ = bd_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(r.timeout * 1000))
     _ = bd_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, 15_000)
@@ -133,6 +140,13 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
           message: "response body larger than \(transfer.request.maxResponseBytes) bytes"))
     } else if code != CURLE_OK {
       return .failure(Self.transportError(code))
+    } else if !transfer.headerComplete {
+      // libcurl 7.88 reports success when the connection closes inside the header section; the
+      // headers that did not arrive (metadata, Object Lock) would silently compare as absent.
+      return .failure(
+        TransportError(
+          kind: .reset,
+          message: "the response's header section was cut off (the connection closed before the empty line that ends it)"))
     }
     return .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body))
   }
@@ -183,6 +197,14 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     let bytes = UnsafeRawBufferPointer(start: ptr, count: count)
     if bytes.starts(with: "HTTP/".utf8) {
       t.headers.removeAll()  // a new response (after 100 Continue or a redirect)
+      t.headerComplete = false
+      // `HTTP/1.1 1xx`: an interim answer whose empty line does not end the exchange's headers.
+      let space = bytes.firstIndex(of: 0x20).map { $0 + 1 } ?? count
+      t.interimResponse = space < count && bytes[space] == UInt8(ascii: "1")
+      return count
+    }
+    if count <= 2 && (bytes.first == 0x0D || bytes.first == 0x0A) {
+      if !t.interimResponse { t.headerComplete = true }  // the empty line that ends the section
       return count
     }
     guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return count }

@@ -100,6 +100,29 @@ struct DeepEndToEndTests {
     #expect(r.stderr.contains("Total objects with differences: \(truth.differences)"))
   }
 
+  @Test("Keys with . and .. segments, // and a leading /: each checked under its own name, never its twin's (moto)")
+  func dotSegments() throws {
+    let s = uniqueBucket("dots-src")
+    let d = uniqueBucket("dots-dst")
+    var env = ProcessInfo.processInfo.environment
+    env["BD_S3_ACCESS_KEY"] = servers.accessKey
+    env["BD_S3_SECRET_KEY"] = servers.secretKey
+    let made = try runProcess(
+      pythonPath(),
+      [
+        repoRoot.appendingPathComponent("Tests/fixtures/make_dot_pair.py").path, "--url", servers.moto,
+        "--source-bucket", s, "--dest-bucket", d,
+      ], environment: env)
+    try #require(made.status == 0, "make_dot_pair.py: \(made.stderr)")
+    let truth = try JSONDecoder().decode(DeepTruth.self, from: Data(made.stdout.utf8))
+    let (r, report) = try deepRun(url: servers.moto, source: s, destination: d)
+    #expect(r.status == 1, "stderr: \(r.stderr.suffix(2000))")
+    // Every dotted key differs (in metadata, tags and Content-Type); its twin, identical on both sides,
+    // must not stand in for it.
+    #expect(report == truth.text.map { $0 + "\n" }.joined())
+    #expect(r.stderr.contains("Total objects processed: \(truth.objects)"))
+  }
+
   @Test("--compare_object_tags false: tag differences vanish, the rest stays")
   func withoutTags() throws {
     let s = uniqueBucket("notag-src")
