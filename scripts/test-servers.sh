@@ -36,7 +36,9 @@ start)
   [ -x "$weed" ] || { echo "test-servers: $weed missing (run scripts/install-deps.sh)" >&2; exit 1; }
   cat > "$dir/s3.json" <<JSON
 {"identities":[{"name":"admin","credentials":[{"accessKey":"$ACCESS","secretKey":"$SECRET"}],
-  "actions":["Admin","Read","List","Tagging","Write"]}]}
+  "actions":["Admin","Read","List","Tagging","Write"]},
+ {"name":"reader","credentials":[{"accessKey":"$ACCESS-reader","secretKey":"$SECRET-reader"}],
+  "actions":["Read","List"]}]}
 JSON
   base=$(pick_block 10)
   "$weed" mini -dir="$dir/weed-data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
@@ -59,6 +61,8 @@ export BD_SEAWEED_URL=http://127.0.0.1:$base
 export BD_MOTO_URL=http://127.0.0.1:$mport
 export BD_S3_ACCESS_KEY=$ACCESS
 export BD_S3_SECRET_KEY=$SECRET
+export BD_S3_READER_ACCESS_KEY=$ACCESS-reader
+export BD_S3_READER_SECRET_KEY=$SECRET-reader
 ENV
   echo "test-servers: SeaweedFS on http://127.0.0.1:$base, moto on http://127.0.0.1:$mport" >&2
   ;;

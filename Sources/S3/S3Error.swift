@@ -55,7 +55,7 @@ public struct S3Error: Error, Sendable, LocalizedError, CustomStringConvertible 
       var s = "\(place): HTTP \(status) \(code)"
       if !message.isEmpty { s += ": \(message)" }
       if let requestID, !requestID.isEmpty { s += " (request id \(requestID))" }
-      if let hint = Self.hint(code: code) { s += ". \(hint)" }
+      if let hint = Self.hint(code: code, operation: operation) { s += ". \(hint)" }
       return s + tries
     case .transport(let e):
       return "\(place): \(e.message)\(tries)"
@@ -66,11 +66,33 @@ public struct S3Error: Error, Sendable, LocalizedError, CustomStringConvertible 
 
   public var errorDescription: String? { description }
 
-  private static func hint(code: String) -> String? {
+  /// The IAM permission an operation needs.
+  public static func permission(for operation: String) -> String {
+    switch operation {
+    case "ListObjectsV2": return "s3:ListBucket"
+    case "GetObjectTagging": return "s3:GetObjectTagging"
+    case "ListObjectVersions": return "s3:ListBucketVersions"
+    default: return "s3:GetObject"  // HeadObject and GetObject
+    }
+  }
+
+  /// What kind of failure this is, without the key and request id: equal for failures with one cause
+  /// (`HTTP 403 AccessDenied`, `connection reset`), so repeats can be counted instead of logged.
+  public var kindSummary: String {
+    switch kind {
+    case .service(let status, let code, _, _): return "HTTP \(status) \(code)"
+    case .transport(let e): return "transport error: \(e.message)"
+    case .protocolViolation: return "invalid response"
+    }
+  }
+
+  private static func hint(code: String, operation: String) -> String? {
     switch code {
     case "SignatureDoesNotMatch": return "Check the secret key and the region"
     case "InvalidAccessKeyId": return "Check the access key"
-    case "AccessDenied": return "The credentials lack s3:ListBucket/s3:GetObject on this bucket"
+    case "AccessDenied":
+      let extra = operation == "GetObjectTagging" ? " (or set compare_object_tags: false, --compare_object_tags false, to compare without tags)" : ""
+      return "The credentials lack \(permission(for: operation)) on this bucket\(extra)"
     case "NoSuchBucket": return "Check the bucket name and the endpoint"
     default: return nil
     }

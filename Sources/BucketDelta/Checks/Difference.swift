@@ -54,6 +54,8 @@ public struct Difference: Sendable {
   public var destinationDetails: ObjectDetails?
   /// Why the key could not be checked (status `.error`).
   public var error: String?
+  /// With `.error`: the cause on each side that failed (for counting, never reported per key).
+  public var failures: [KeyFailure] = []
 
   public init(
     key: String, status: DifferenceStatus, fields: [DifferenceField], source: ListedObject?,

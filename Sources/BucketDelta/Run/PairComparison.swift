@@ -230,22 +230,32 @@ public struct PairComparison {
     var lastReport = Date()
     var watermark = base?.lastKey
 
+    /// The checkpoint of this moment; `backOne` leaves out the key being written (its record is not
+    /// in the report yet).
+    func checkpointNow(_ store: CheckpointStore, backOne previousWatermark: String?? = nil) -> Checkpoint {
+      let mark = previousWatermark ?? watermark
+      return Checkpoint(
+        fingerprint: store.fingerprint, lastKey: mark, reportBytes: report.length,
+        objectsProcessed: result.objectsProcessed - (previousWatermark == nil ? 0 : 1), onlyInSource: result.onlyInSource,
+        onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
+        sortedSides: Side.inOrder(sortedSides).map(\.rawValue),
+        singleStreamSides: Side.inOrder(singleSides).map(\.rawValue),
+        rangeHandOffs: handOffs(upTo: mark),
+        resumes: base?.resumes ?? 0, updatedAt: isoTimestamp(Date()))
+    }
+
     func saveCheckpoint() throws {
       guard let store = options.checkpoint else { return }
       try report.sync()
-      try store.save(
-        Checkpoint(
-          fingerprint: store.fingerprint, lastKey: watermark, reportBytes: report.length,
-          objectsProcessed: result.objectsProcessed, onlyInSource: result.onlyInSource,
-          onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
-          sortedSides: Side.inOrder(sortedSides).map(\.rawValue),
-          singleStreamSides: Side.inOrder(singleSides).map(\.rawValue),
-          rangeHandOffs: handOffs(),
-          resumes: base?.resumes ?? 0, updatedAt: isoTimestamp(Date())))
+      try store.save(checkpointNow(store))
     }
+    var tally = FailureTally()
+    /// The checkpoint just before the first key refused with AccessDenied: a pair stopped for a missing
+    /// permission resumes from there once the permission is granted.
+    var beforeFirstDenied: Checkpoint?
 
     /// Per side, where a resume may start listing (only for sides listed as key ranges).
-    func handOffs() -> [String: RangeHandOff]? {
+    func handOffs(upTo watermark: String?) -> [String: RangeHandOff]? {
       guard let watermark else { return nil }
       var h: [String: RangeHandOff] = [:]
       for (side, listing) in [(Side.source, srcListing), (.destination, dstListing)] {
@@ -268,6 +278,7 @@ public struct PairComparison {
     func write(_ ready: [(MergeEvent, ReorderWindow.Outcome)]) throws {
       for (event, outcome) in ready {
         result.objectsProcessed += 1
+        let previousWatermark = watermark
         watermark = event.key
         if case .difference(let d) = outcome {
           switch d.status {
@@ -275,8 +286,23 @@ public struct PairComparison {
           case .onlyInDestination: result.onlyInDestination += 1
           case .different: result.different += 1
           case .error:
+            if !tally.anyDenied, d.failures.contains(where: \.isAccessDenied), let store = options.checkpoint {
+              beforeFirstDenied = checkpointNow(store, backOne: .some(previousWatermark))
+            }
             result.errors += 1
-            logger.error("Deep check failed for key \(d.key): \(d.error ?? "")")
+            if let stop = tally.record(d, logger: logger) {
+              try report.write(
+                options.reportFormat.line(for: d, sourceBucket: source.bucket, destinationBucket: destination.bucket))
+              tally.logCounts(logger: logger)
+              if let store = options.checkpoint, let cp = beforeFirstDenied {
+                try report.sync()
+                try store.save(cp)
+              }
+              let target = stop.side == Side.source.rawValue ? source : destination
+              throw PermissionStop(
+                failure: stop, bucket: target.bucket, endpoint: target.client.endpoint.description,
+                firstKey: tally.firstKey(stop) ?? d.key, count: FailureTally.deniedLimit)
+            }
           }
           try report.write(
             options.reportFormat.line(for: d, sourceBucket: source.bucket, destinationBucket: destination.bucket))
@@ -317,6 +343,7 @@ public struct PairComparison {
     } catch is Interrupted {
       try stopIfInterrupted()
     }
+    tally.logCounts(logger: logger)
     try report.close()
     for (side, listing) in [(Side.source, srcListing), (.destination, dstListing)] {
       if let p = listing.partitioned {

@@ -40,10 +40,11 @@ final class ReorderWindow: @unchecked Sendable {
     defer { condition.unlock() }
     guard var entry = entries[r.seq], entry.outcome == nil, case .inBoth(let s, let d) = entry.event else { return }
     if let error = r.error {
-      entry.outcome = .difference(
-        Difference(
-          key: s.key, status: .error, fields: [], source: s, destination: d, sourceDetails: r.source,
-          destinationDetails: r.destination, error: error))
+      var difference = Difference(
+        key: s.key, status: .error, fields: [], source: s, destination: d, sourceDetails: r.source,
+        destinationDetails: r.destination, error: error)
+      difference.failures = r.failures ?? []
+      entry.outcome = .difference(difference)
     } else if r.fields.isEmpty {
       entry.outcome = .identical
     } else {

@@ -113,6 +113,26 @@ public struct WorkBatch: Sendable {
   }
 }
 
+/// Why one side of a key could not be checked, without the key: the coordinator counts failures
+/// with one cause (stopping a pair on repeated AccessDenied, summarising repeats in the log).
+public struct KeyFailure: Codable, Sendable, Hashable {
+  /// `source` or `destination`.
+  public var side: String
+  /// `HeadObject`, `GetObjectTagging`, ...
+  public var operation: String
+  /// `S3Error.kindSummary`: `HTTP 403 AccessDenied`, `transport error: ...`.
+  public var kind: String
+
+  public init(side: String, operation: String, kind: String) {
+    self.side = side
+    self.operation = operation
+    self.kind = kind
+  }
+
+  public var isAccessDenied: Bool { kind.hasSuffix(" AccessDenied") && kind.hasPrefix("HTTP 403") }
+  public var description: String { "\(side) \(operation): \(kind)" }
+}
+
 /// Worker to coordinator, one JSON object per line.
 public struct WorkResult: Codable, Sendable {
   public var pair: Int
@@ -123,6 +143,8 @@ public struct WorkResult: Codable, Sendable {
   public var error: String?
   /// Requests this key took on both sides, retries and throttling answers among them.
   public var counts: RequestCounts?
+  /// With `error`: the cause on each side that failed.
+  public var failures: [KeyFailure]?
 }
 
 extension WorkResult {

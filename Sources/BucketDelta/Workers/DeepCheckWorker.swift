@@ -81,16 +81,19 @@ public enum DeepCheckWorker {
     var s: ObjectDetails?
     var d: ObjectDetails?
     var errors: [String] = []
+    var failures: [KeyFailure] = []
     do {
       s = try src.objectDetails(bucket: config.source.bucket, key: config.source.prefix + item.key, tags: config.compareTags)
     } catch {
       errors.append("source: \(error)")
+      failures.append(KeyFailure(side: "source", operation: error.operation, kind: error.kindSummary))
     }
     do {
       d = try dst.objectDetails(
         bucket: config.destination.bucket, key: config.destination.prefix + item.key, tags: config.compareTags)
     } catch {
       errors.append("destination: \(error)")
+      failures.append(KeyFailure(side: "destination", operation: error.operation, kind: error.kindSummary))
     }
     if let s, let d {
       // The details travel back only where the report shows them: most keys are identical, and
@@ -100,7 +103,9 @@ public enum DeepCheckWorker {
         pair: item.pair, seq: item.seq, fields: fields, source: fields.isEmpty ? nil : s,
         destination: fields.isEmpty ? nil : d, error: nil)
     }
-    return WorkResult(pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: errors.joined(separator: "; "))
+    return WorkResult(
+      pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: errors.joined(separator: "; "),
+      failures: failures)
   }
 }
 
