@@ -22,6 +22,10 @@ struct RunOptions: ParsableArguments {
   var metricsFile: String?
   @Flag(inversion: .prefixedNo, help: "Show a live progress line (default: only when stderr is a terminal).")
   var progress: Bool?
+  @Flag(
+    name: .customLong("allow_empty"),
+    help: "Accept a pair whose two listings are both empty (status empty, exit 0); without it such a pair fails with exit 2.")
+  var allowEmpty = false
 
   /// Applies the options to `m`; returns the problems with their values.
   func apply(to m: inout Manifest) -> [String] {
@@ -48,6 +52,9 @@ struct RunOptions: ParsableArguments {
     }
     if insecureSkipTLSVerify {
       for k in m.endpoints.keys { m.endpoints[k]!.tls.verify = false }
+    }
+    if allowEmpty {
+      for i in m.pairs.indices { m.pairs[i].allowEmpty = true }
     }
     if let j = junit { m.output.junit = j }
     if let f = metricsFile { m.output.metricsFile = f }

@@ -75,6 +75,9 @@ public struct PairConfig: Sendable {
   public var compareObjectTags: Bool
   /// Overrides the report path (`--output_file` of a single-pair run).
   public var reportPath: String?
+  /// Two empty listings are an accepted outcome (`allow_empty`), not an error: without it a typo in a
+  /// prefix or the wrong bucket pair would "pass" having compared nothing.
+  public var allowEmpty = false
 
   public init(
     name: String, source: PairSide, destination: PairSide, check: CheckDepth, compareObjectTags: Bool,

@@ -76,9 +76,11 @@ public struct ManifestDecoder {
     var tuning = Tuning()
     var check = CheckDepth.shallow
     var tags = true
+    var allowEmpty = false
     if let defs = top["defaults"] {
-      let f = fields(defs, "defaults", allowed: ["check", "compare_object_tags", "tuning"])
+      let f = fields(defs, "defaults", allowed: ["check", "compare_object_tags", "allow_empty", "tuning"])
       if let c = f["check"], let v = enumValue(c, "defaults.check", CheckDepth.self) { check = v }
+      if let a = f["allow_empty"], let v = bool(a, "defaults.allow_empty") { allowEmpty = v }
       if let t = f["compare_object_tags"], let v = bool(t, "defaults.compare_object_tags") { tags = v }
       if let t = f["tuning"] { tuning = decodeTuning(t) }
     }
@@ -105,7 +107,7 @@ public struct ManifestDecoder {
         var seen: [String: SourceMark] = [:]
         for (i, item) in items.enumerated() {
           let path = "pairs[\(i)]"
-          let f = fields(item, path, allowed: ["name", "source", "destination", "check", "compare_object_tags"])
+          let f = fields(item, path, allowed: ["name", "source", "destination", "check", "compare_object_tags", "allow_empty"])
           guard case .mapping = item else { continue }
           var name = "pair-\(i + 1)"
           if let n = f["name"], let v = nonEmpty(n, "\(path).name") {
@@ -126,8 +128,12 @@ public struct ManifestDecoder {
           if let c = f["check"], let v = enumValue(c, "\(path).check", CheckDepth.self) { pc = v }
           var pt = tags
           if let t = f["compare_object_tags"], let v = bool(t, "\(path).compare_object_tags") { pt = v }
+          var pe = allowEmpty
+          if let a = f["allow_empty"], let v = bool(a, "\(path).allow_empty") { pe = v }
           if let src, let dst {
-            pairs.append(PairConfig(name: name, source: src, destination: dst, check: pc, compareObjectTags: pt))
+            var pair = PairConfig(name: name, source: src, destination: dst, check: pc, compareObjectTags: pt)
+            pair.allowEmpty = pe
+            pairs.append(pair)
           }
         }
       } else {

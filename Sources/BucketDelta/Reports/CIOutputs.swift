@@ -8,8 +8,8 @@ public enum JUnitReport {
   public static let firstLines = 20
 
   public static func xml(_ summary: RunSummary, readReport: (String) -> [String] = { firstLinesOf($0, JUnitReport.firstLines) }) -> String {
-    let failures = summary.pairs.filter { $0.status == "different" }.count
-    let errors = summary.pairs.filter { $0.status == "error" }.count
+    let failures = summary.pairs.filter { $0.status == .different }.count
+    let errors = summary.pairs.filter(\.failed).count
     let time = summary.pairs.reduce(0) { $0 + $1.duration_seconds }
     var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     let counts = "tests=\"\(summary.pairs.count)\" failures=\"\(failures)\" errors=\"\(errors)\""
@@ -20,17 +20,17 @@ public enum JUnitReport {
       let counts =
         "\(p.objects_compared) objects compared: \(p.only_in_source) only in source, \(p.only_in_destination) only in destination, \(p.different) different, \(p.errors) errors"
       switch p.status {
-      case "different":
+      case .different:
         let lines = readReport(p.report)
         let text = "\(p.source) -> \(p.destination)\n\(counts)\nReport: \(p.report)\nFirst differences:\n" + lines.joined(separator: "\n")
         out += "      <failure type=\"different\" message=\"\(escape(counts))\">\(escape(text))</failure>\n"
-      case "error":
+      case .error, .empty where p.failed:
         let message = p.error ?? "the comparison did not complete"
         let lines = p.errors > 0 ? readReport(p.report) : []
         let text = "\(p.source) -> \(p.destination)\n\(message)\n\(counts)" + (lines.isEmpty ? "" : "\nFirst report lines:\n" + lines.joined(separator: "\n"))
         out += "      <error type=\"error\" message=\"\(escape(message))\">\(escape(text))</error>\n"
       default:
-        out += "      <system-out>\(escape("\(p.source) -> \(p.destination): identical, \(counts)"))</system-out>\n"
+        out += "      <system-out>\(escape("\(p.source) -> \(p.destination): \(p.status.rawValue), \(counts)"))</system-out>\n"
       }
       out += "    </testcase>\n"
     }
@@ -96,14 +96,17 @@ public enum PrometheusMetrics {
     gauge("bucket_delta_differences", "Objects with differences in the last run, by kind.", diffs)
     gauge("bucket_delta_duration_seconds", "Duration of the pair's last run.", pairs.map { (l($0), "\($0.duration_seconds)") })
     gauge(
-      "bucket_delta_pair_status", "1 for the status of the pair's last run (identical, different, error).",
-      pairs.flatMap { p in ["identical", "different", "error"].map { (l(p, ",status=\"\($0)\""), p.status == $0 ? "1" : "0") } })
+      "bucket_delta_pair_status",
+      "1 for the status of the pair's last run (\(PairStatus.allCases.map(\.rawValue).joined(separator: ", "))).",
+      pairs.flatMap { p in
+        PairStatus.allCases.map { (l(p, ",status=\"\($0.rawValue)\""), p.status == $0 ? "1" : "0") }
+      })
     gauge("bucket_delta_requests", "HTTP requests of the pair's last run, retries included.", pairs.map { (l($0), "\($0.requests)") })
     gauge("bucket_delta_retries", "Retried requests in the pair's last run.", pairs.map { (l($0), "\($0.retries)") })
     let now = String(format: "%.3f", finishedAt.timeIntervalSince1970)
     var success: [(String, String)] = []
     for p in pairs {
-      if p.status != "error" {
+      if !p.failed {
         success.append((l(p), now))
       } else if let old = oldSuccess[p.name] {
         success.append((l(p), old))
@@ -111,7 +114,7 @@ public enum PrometheusMetrics {
     }
     gauge(
       "bucket_delta_last_success_timestamp_seconds",
-      "Unix time the pair last completed (identical or different, not error).", success)
+      "Unix time the pair last completed (identical, different or allowed empty; not error).", success)
     out += "# HELP bucket_delta_exit_code Exit status of the last run (0 identical, 1 differences, 2 error).\n"
     out += "# TYPE bucket_delta_exit_code gauge\nbucket_delta_exit_code \(summary.exit_code)\n"
     return out

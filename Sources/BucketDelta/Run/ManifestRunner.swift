@@ -122,8 +122,12 @@ public struct ManifestRunner: Sendable {
     group.wait()
 
     let pairs = results.all()
-    let status = pairs.contains { $0.status == "error" } || pairs.count < manifest.pairs.count ? "error" : pairs.contains { $0.status == "different" } ? "different" : "identical"
-    var exitCode: Int32 = status == "error" ? 2 : status == "different" ? 1 : 0
+    let status: PairStatus =
+      pairs.contains(where: \.failed) || pairs.count < manifest.pairs.count
+      ? .error
+      : pairs.contains { $0.status == .different }
+        ? .different : !pairs.isEmpty && pairs.allSatisfy { $0.status == .empty } ? .empty : .identical
+    var exitCode: Int32 = status == .error ? 2 : status == .different ? 1 : 0
     if interruptSignal != 0 { exitCode = 128 + interruptSignal }
     var summary = RunSummary(
       tool_version: toolVersion, started_at: isoTimestamp(startTime), finished_at: isoTimestamp(Date()), status: status,
@@ -133,7 +137,7 @@ public struct ManifestRunner: Sendable {
         try summary.write(to: path)
       } catch {
         logger.error("Cannot write the summary: \(error)")
-        summary.status = "error"
+        summary.status = .error
         summary.exit_code = 2
       }
     }
@@ -183,7 +187,7 @@ public struct ManifestRunner: Sendable {
     let started = Date()
     let path = reportPath(pair)
     var summary = PairSummary(
-      name: pair.name, status: "error", check: pair.check.rawValue,
+      name: pair.name, status: .error, check: pair.check.rawValue,
       source: "\(pair.source.endpoint):\(pair.source.bucket)/\(pair.source.prefix)",
       destination: "\(pair.destination.endpoint):\(pair.destination.bucket)/\(pair.destination.prefix)",
       objects_compared: 0, only_in_source: 0, only_in_destination: 0, different: 0, errors: 0, duration_seconds: 0,
@@ -208,6 +212,7 @@ public struct ManifestRunner: Sendable {
       unlink(doneMarker)
     }
     var result = PairResult()
+    var warnings: [String] = []
     var listingClients: [S3Client] = []
     let countFile = store.path + ".count"
     let previousTotal = FileManager.default.contents(atPath: countFile).flatMap {
@@ -241,8 +246,21 @@ public struct ManifestRunner: Sendable {
           client: dst, bucket: pair.destination.bucket, prefix: pair.destination.prefix, pageSize: manifest.tuning.listPageSize),
         reportPath: path, options: options, logger: logger, startTime: started)
       result = try comparison.run(pool: pool, pairIndex: index, router: router)
-      summary.status = result.errors > 0 ? "error" : result.objectsWithDifferences > 0 ? "different" : "identical"
+      summary.status = result.errors > 0 ? .error : result.objectsWithDifferences > 0 ? .different : .identical
       if result.errors > 0 { summary.error = "\(result.errors) keys could not be checked (see the report)" }
+      if result.objectsProcessed == 0 {
+        summary.status = .empty
+        let what =
+          "both listings are empty: nothing was compared (source \(pair.source.bucket)/\(pair.source.prefix) at \(srcEP.url), destination \(pair.destination.bucket)/\(pair.destination.prefix) at \(dstEP.url))"
+        if pair.allowEmpty {
+          logger.warning("\(what); accepted (allow_empty)")
+        } else {
+          summary.error =
+            "\(what). Check the bucket names and prefixes; if both are meant to be empty, set allow_empty: true for the pair (--allow_empty)"
+          logger.warning("\(what)")
+        }
+        warnings.append(what)
+      }
     } catch {
       summary.error = "\(error)"
     }
@@ -261,6 +279,8 @@ public struct ManifestRunner: Sendable {
     summary.requests = counts.requests
     summary.retries = counts.retries
     summary.throttled = counts.throttled
+    warnings = result.warnings + warnings
+    summary.warnings = warnings.isEmpty ? nil : warnings
     if summary.error == nil {
       try? writeAtomically(data: Array("\(result.objectsProcessed)\n".utf8), to: countFile)
     }
@@ -279,7 +299,9 @@ public struct ManifestRunner: Sendable {
     logger.info("Throughput: \(String(format: "%.2f", total > 0 ? Double(result.objectsProcessed) / total : 0)) objects/second")
     logger.info("Requests: \(summary.requests), retries: \(summary.retries), throttled: \(summary.throttled)")
     logger.info("------End of report------")
-    if let e = summary.error {
+    if summary.status == .empty, let e = summary.error {
+      logger.error("Pair \(pair.name) failed: \(e)")
+    } else if let e = summary.error {
       logger.error("Comparison of \(pair.name) did not complete: \(e)")
     } else {
       logger.info(

@@ -44,6 +44,8 @@ public struct PairResult: Sendable, Equatable {
   public var singleStreamSides: [Side] = []
   /// Requests made by deep-check workers for this pair, retries and throttling answers among them.
   public var workerCounts = RequestCounts.zero
+  /// What a person should see that did not change the verdict (a prefix matching longer names).
+  public var warnings: [String] = []
 
   public var objectsWithDifferences: Int { onlyInSource + onlyInDestination + different + errors }
   public init() {}
@@ -104,11 +106,12 @@ public struct PairComparison {
       }
     }
     var firstSeq = 0
+    let prefixWarnings = PrefixWarnings()
     while true {
       do {
         var result = try runOnce(
           sorting: sortedSides, single: singleSides, base: base, pool: pool, pairIndex: pairIndex, sink: sink,
-          firstSeq: &firstSeq)
+          prefixWarnings: prefixWarnings, firstSeq: &firstSeq)
         result.sortedSides = Side.inOrder(sortedSides)
         result.singleStreamSides = Side.inOrder(singleSides)
         result.workerRestarts = pool?.restartCount ?? 0
@@ -150,6 +153,12 @@ public struct PairComparison {
     var stoppers: [ObjectStream]
     var partitioned: PartitionedListing?
     func close() { for s in stoppers { s.close() } }
+
+    /// Watches for keys that only start with a prefix lacking its trailing `/`.
+    mutating func watchPrefix(_ target: ListingTarget, side: Side, warnings: PrefixWarnings, logger: Logger) {
+      guard PrefixBoundaryWatch.applies(to: target.prefix) else { return }
+      stream = PrefixBoundaryWatch(stream, side: side, prefix: target.prefix, warnings: warnings, logger: logger)
+    }
   }
 
   private func stream(_ side: Side, mode: ListingMode, resumeFrom: RangeHandOff?) throws -> SideListing {
@@ -184,7 +193,7 @@ public struct PairComparison {
 
   private func runOnce(
     sorting sortedSides: Set<Side>, single singleSides: Set<Side>, base: Checkpoint?, pool: WorkerPool?,
-    pairIndex: Int, sink: ResultSink, firstSeq: inout Int
+    pairIndex: Int, sink: ResultSink, prefixWarnings: PrefixWarnings, firstSeq: inout Int
   ) throws -> PairResult {
     let report = try ReportFile(path: reportPath, keepingFirst: base?.reportBytes)
     func mode(_ side: Side) -> ListingMode {
@@ -202,10 +211,12 @@ public struct PairComparison {
         "Listing the \(side) bucket from after '\(h.after)', a key-range boundary the checkpoint verified (the first key after it must still be \(h.first.map { "'\($0)'" } ?? "none"))")
       return h
     }
-    let srcListing = try stream(.source, mode: mode(.source), resumeFrom: resumePoint(.source))
+    var srcListing = try stream(.source, mode: mode(.source), resumeFrom: resumePoint(.source))
     defer { srcListing.close() }
-    let dstListing = try stream(.destination, mode: mode(.destination), resumeFrom: resumePoint(.destination))
+    var dstListing = try stream(.destination, mode: mode(.destination), resumeFrom: resumePoint(.destination))
     defer { dstListing.close() }
+    srcListing.watchPrefix(source, side: .source, warnings: prefixWarnings, logger: logger)
+    dstListing.watchPrefix(destination, side: .destination, warnings: prefixWarnings, logger: logger)
     let src: ObjectStream = base?.lastKey.map { SkipThrough(srcListing.stream, watermark: $0) } ?? srcListing.stream
     let dst: ObjectStream = base?.lastKey.map { SkipThrough(dstListing.stream, watermark: $0) } ?? dstListing.stream
     logger.info("Starting bucket comparison")
@@ -344,6 +355,7 @@ public struct PairComparison {
       try stopIfInterrupted()
     }
     tally.logCounts(logger: logger)
+    result.warnings = prefixWarnings.all
     try report.close()
     for (side, listing) in [(Side.source, srcListing), (.destination, dstListing)] {
       if let p = listing.partitioned {

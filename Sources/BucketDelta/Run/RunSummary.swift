@@ -1,11 +1,19 @@
 import Foundation
 import S3
 
+/// How a pair (or a whole run) ended: the one list the summary, JUnit and metrics read.
+public enum PairStatus: String, Codable, Sendable, CaseIterable {
+  case identical, different
+  /// Both listings were empty: nothing was compared. A failure unless the pair allows it
+  /// (`allow_empty`); then `PairSummary.error` is nil.
+  case empty
+  case error
+}
+
 /// The outcome of one pair in the JSON summary (`schemas/summary.schema.json`).
 public struct PairSummary: Codable, Sendable {
   public var name: String
-  /// `identical`, `different` or `error`.
-  public var status: String
+  public var status: PairStatus
   public var check: String
   public var source: String
   public var destination: String
@@ -27,7 +35,13 @@ public struct PairSummary: Codable, Sendable {
   public var retries: Int
   /// Answers that asked to slow down (503 SlowDown, 429).
   public var throttled: Int
+  /// Why the pair failed: set for `error`, and for `empty` when empty listings are not allowed.
   public var error: String?
+  /// What a person should see that did not change the verdict (nil when there is nothing).
+  public var warnings: [String]?
+
+  /// Whether this pair fails the run (exit 2).
+  public var failed: Bool { status == .error || (status == .empty && error != nil) }
 }
 
 /// The JSON summary of a run.
@@ -36,8 +50,9 @@ public struct RunSummary: Codable, Sendable {
   public var tool_version: String
   public var started_at: String
   public var finished_at: String
-  /// `identical`, `different` or `error`.
-  public var status: String
+  /// `error` if a pair failed, else `different` if one differs, `empty` if every pair was (allowed to be)
+  /// empty, else `identical`.
+  public var status: PairStatus
   public var exit_code: Int32
   public var pairs: [PairSummary]
 
