@@ -77,7 +77,7 @@ public struct CompareCommand: ParsableCommand {
   var destinationPrefix: String = ""
 
   // MARK: Output
-  @Option(name: .customLong("output_file"), help: "Path of the differences report.")
+  @Option(name: .customLong("output_file"), help: "Path of the differences report; - writes it to standard output (logs stay on standard error).")
   var outputFile: String?
   @Option(name: .customLong("output_format"), help: "Report format: text (the replaced tool's lines) or jsonl.")
   var outputFormat: ReportFormatOption = .text
@@ -125,7 +125,8 @@ public struct CompareCommand: ParsableCommand {
   /// Runs the comparison and returns the exit status; every failure is logged, never thrown.
   func execute() -> Int32 {
     let startTime = Date()
-    var logger = Logger(label: "bucket-delta") { _ in BucketDeltaLogHandler(level: .info) }
+    // Every line respects --log_level, the validation lines too (it is parsed before any of them).
+    let logger = Logger(label: "bucket-delta") { [level = logLevel.level] _ in BucketDeltaLogHandler(level: level) }
     logger.info("Validating input arguments")
     let config: SinglePairConfig
     do {
@@ -138,7 +139,6 @@ public struct CompareCommand: ParsableCommand {
       return ExitStatus.error.rawValue
     }
     logger.info("Input arguments validated successfully")
-    logger = Logger(label: "bucket-delta") { [level = logLevel.level] _ in BucketDeltaLogHandler(level: level) }
     logger.info("Log level set to \(logLevel.rawValue)")
     if config.secretsOnCommandLine {
       logger.warning(

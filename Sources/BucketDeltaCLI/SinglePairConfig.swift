@@ -104,6 +104,8 @@ extension CompareCommand {
     let output = outputFile?.trimmingCharacters(in: .whitespaces) ?? ""
     if output.isEmpty {
       problems.append("--output_file is required")
+    } else if output == ReportFile.standardOutput {
+      if resume { problems.append("--resume needs a report file: a report written to standard output (--output_file -) cannot be continued") }
     } else {
       let dir = URL(fileURLWithPath: output).deletingLastPathComponent().path
       var isDir: ObjCBool = false

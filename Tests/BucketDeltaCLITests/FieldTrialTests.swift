@@ -76,3 +76,182 @@ struct PermissionTests {
     #expect(resumed.stderr.contains("Total objects processed: \(truth.objects)"))
   }
 }
+
+/// Reads the environment of a process from /proc (NUL-separated NAME=VALUE).
+func processEnvironment(_ pid: Int32) -> [String] {
+  guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return [] }
+  return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+}
+
+@Suite("Field trial: silent passes and rough edges")
+struct RoughEdgeTests {
+  let servers: TestServers
+  init() throws { servers = try TestServers.fromEnvironment() }
+
+  private func env(_ dir: URL) -> [String: String] {
+    var e = ProcessInfo.processInfo.environment
+    e["AWS_ACCESS_KEY_ID"] = servers.accessKey
+    e["AWS_SECRET_ACCESS_KEY"] = servers.secretKey
+    e["BUCKET_DELTA_STATE_DIR"] = dir.appendingPathComponent("state").path
+    return e
+  }
+
+  private func args(_ s: String, _ d: String, url: String, output: String) -> [String] {
+    [
+      "--source_bucket_name", s, "--source_endpoint_url", url, "--destination_bucket_name", d,
+      "--destination_endpoint_url", url, "--output_file", output,
+    ]
+  }
+
+  @Test("Two empty listings: a warning naming both, status empty, exit 2; with --allow_empty exit 0 (shallow and deep)", arguments: [false, true])
+  func emptyListings(deep: Bool) throws {
+    let s = uniqueBucket("empty-src")
+    let d = uniqueBucket("empty-dst")
+    try boto3Admin(servers, url: servers.seaweed, "[c.create_bucket(Bucket=b) for b in a]", [s, d])
+    let dir = try temporaryDirectory()
+    let summaryPath = dir.appendingPathComponent("summary.json").path
+    let base =
+      args(s, d, url: servers.seaweed, output: dir.appendingPathComponent("r.txt").path)
+      + ["--summary", summaryPath, "--shallow_check", deep ? "false" : "true", "--num_processes", "1"]
+    let r = try runProcess(try toolPath(), base, environment: env(dir))
+    #expect(r.status == 2, "\(r.stderr.suffix(1500))")
+    #expect(r.stderr.contains(" - WARNING] - both listings are empty: nothing was compared (source \(s)/ at \(servers.seaweed), destination \(d)/ at \(servers.seaweed))"), "\(r.stderr)")
+    #expect(r.stderr.contains("set allow_empty: true for the pair (--allow_empty)"))
+    var summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
+    var pair = (summary["pairs"] as! [[String: Any]])[0]
+    #expect(pair["status"] as? String == "empty")
+    #expect(summary["status"] as? String == "error")
+    #expect(summary["exit_code"] as? Int == 2)
+    #expect(try validateAgainstSchema(summaryPath, schema: "summary.schema.json").status == 0)
+
+    let allowed = try runProcess(try toolPath(), base + ["--allow_empty"], environment: env(dir))
+    #expect(allowed.status == 0, "\(allowed.stderr.suffix(1500))")
+    #expect(allowed.stderr.contains("both listings are empty"))
+    summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
+    pair = (summary["pairs"] as! [[String: Any]])[0]
+    #expect(pair["status"] as? String == "empty")
+    #expect(pair["error"] == nil)
+    #expect(summary["status"] as? String == "empty")
+    #expect(try validateAgainstSchema(summaryPath, schema: "summary.schema.json").status == 0)
+  }
+
+  @Test("A prefix without a trailing '/' that matches longer names: kept, but named in the log and the summary")
+  func prefixWithoutSlash() throws {
+    let s = uniqueBucket("pfx-src")
+    let d = uniqueBucket("pfx-dst")
+    try boto3Admin(
+      servers, url: servers.moto,
+      "[c.create_bucket(Bucket=b) for b in a]\nfor b in a:\n  [c.put_object(Bucket=b, Key=k, Body=b'x') for k in ('photos/a.jpg', 'photos-old/c.jpg', 'photos-older/d.jpg')]",
+      [s, d])
+    let dir = try temporaryDirectory()
+    let summaryPath = dir.appendingPathComponent("summary.json").path
+    let r = try runProcess(
+      try toolPath(),
+      args(s, d, url: servers.moto, output: dir.appendingPathComponent("r.txt").path)
+        + ["--source_prefix", "photos", "--destination_prefix", "photos/", "--summary", summaryPath],
+      environment: env(dir))
+    // the source compares '/a.jpg', '-old/c.jpg', '-older/d.jpg'; the destination only 'a.jpg'
+    #expect(r.status == 1, "\(r.stderr.suffix(1500))")
+    let warning =
+      "the source prefix 'photos' does not end in '/' and also matches keys that only start with it, such as 'photos-old/c.jpg' (compared as '-old/c.jpg'); add a trailing '/' to compare only what is under 'photos/'"
+    #expect(r.stderr.components(separatedBy: " - WARNING] - \(warning)").count == 2, "\(r.stderr)")
+    #expect(!r.stderr.contains("the destination prefix"))
+    let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
+    let pair = (summary["pairs"] as! [[String: Any]])[0]
+    #expect(pair["warnings"] as? [String] == [warning])
+    #expect(try validateAgainstSchema(summaryPath, schema: "summary.schema.json").status == 0)
+  }
+
+  @Test("--output_file - writes the report to standard output and the logs to standard error; --log_level ERROR prints no INFO line")
+  func reportOnStandardOutput() throws {
+    let s = uniqueBucket("out-src")
+    let d = uniqueBucket("out-dst")
+    let truth = try makePair(
+      servers: servers, scenario: "small", sourceURL: servers.moto, destinationURL: servers.moto, sourceBucket: s,
+      destinationBucket: d)
+    let dir = try temporaryDirectory()
+    let cwdDash = FileManager.default.currentDirectoryPath + "/-"
+    let existed = FileManager.default.fileExists(atPath: cwdDash)
+    let r = try runProcess(try toolPath(), args(s, d, url: servers.moto, output: "-"), environment: env(dir))
+    #expect(r.status == 1, "\(r.stderr.suffix(1500))")
+    #expect(r.stdout == truth.text.map { $0 + "\n" }.joined())
+    #expect(r.stderr.contains("Total objects processed: \(truth.objects)"))
+    #expect(existed || !FileManager.default.fileExists(atPath: cwdDash), "a file named '-' was created")
+    let resumed = try runProcess(try toolPath(), args(s, d, url: servers.moto, output: "-") + ["--resume"], environment: env(dir))
+    #expect(resumed.status == 2)
+    #expect(resumed.stderr.contains("--resume needs a report file"))
+
+    let quiet = try runProcess(
+      try toolPath(), args(s, d, url: servers.moto, output: dir.appendingPathComponent("q.txt").path) + ["--log_level", "ERROR"],
+      environment: env(dir))
+    #expect(quiet.status == 1)
+    #expect(quiet.stderr.isEmpty, "\(quiet.stderr)")
+  }
+
+  @Test("A run that fails before comparing leaves no report; tries with other report paths leave one checkpoint per pair")
+  func failedRunsLeaveNoDebris() throws {
+    let dir = try temporaryDirectory()
+    let missing = uniqueBucket("no-such")
+    for i in 0..<4 {
+      let report = dir.appendingPathComponent("r\(i).txt").path
+      let r = try runProcess(
+        try toolPath(), args(missing, missing, url: servers.seaweed, output: report) + ["--max_attempts", "1"],
+        environment: env(dir))
+      #expect(r.status == 2)
+      #expect(r.stderr.contains("NoSuchBucket"), "\(r.stderr.suffix(800))")
+      #expect(!FileManager.default.fileExists(atPath: report), "a failed run left report \(report)")
+    }
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("state").path)
+    #expect(files.filter { $0.contains(".checkpoint") }.count <= 1, "\(files)")
+  }
+
+  @Test("Workers inherit neither AWS_* credentials nor the variables a manifest names for its credentials")
+  func workerEnvironment() throws {
+    let pair = try seaweedFullPair.get()
+    let dir = try temporaryDirectory()
+    let manifest = dir.appendingPathComponent("m.yaml").path
+    try """
+      version: 1
+      endpoints:
+        sw: { url: "\(servers.seaweed)", access_key_env: BD_FT_AK, secret_key_env: BD_FT_SK }
+      defaults:
+        check: deep
+        tuning: { num_processes: 2, num_connections: 1, max_queue_size: 4, num_objects_report: 25 }
+      output: { dir: "\(dir.path)/reports" }
+      pairs:
+        - name: env
+          source:      { endpoint: sw, bucket: \(pair.source) }
+          destination: { endpoint: sw, bucket: \(pair.destination) }
+      """.write(toFile: manifest, atomically: true, encoding: .utf8)
+    var e = env(dir)
+    e["BD_FT_AK"] = servers.accessKey
+    e["BD_FT_SK"] = servers.secretKey
+    e["AWS_SESSION_TOKEN"] = "Distinctive-Token-55"
+    for k in e.keys where k.hasPrefix("BD_S3_") { e[k] = nil }  // the harness's own copies of the secret
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try toolPath())
+    p.arguments = ["run", manifest]
+    p.environment = e
+    p.standardError = FileHandle.nullDevice
+    p.standardOutput = FileHandle.nullDevice
+    try p.run()
+    var environments: [[String]] = []
+    for _ in 0..<1000 {
+      let children = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/task/\(p.processIdentifier)/children", encoding: .utf8)) ?? ""
+      environments = children.split(separator: " ").compactMap { Int32($0) }.map(processEnvironment).filter { !$0.isEmpty }
+      if environments.count == 2 { break }
+      usleep(10_000)
+    }
+    kill(p.processIdentifier, SIGINT)
+    p.waitUntilExit()
+    try #require(environments.count == 2, "the workers were not seen")
+    for environment in environments {
+      let names = environment.map { String($0.prefix { $0 != "=" }) }
+      #expect(names.contains("PATH"), "the rest of the environment is passed on")
+      for withheld in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "BD_FT_AK", "BD_FT_SK"] {
+        #expect(!names.contains(withheld), "a worker inherited \(withheld)")
+      }
+      #expect(!environment.joined().contains(servers.secretKey))
+    }
+  }
+}

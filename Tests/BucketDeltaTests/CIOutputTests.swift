@@ -5,27 +5,27 @@ import Testing
 
 @Suite("JUnit, Prometheus and progress text")
 struct CIOutputTests {
-  private func pair(_ name: String, _ status: String, error: String? = nil) -> PairSummary {
+  private func pair(_ name: String, _ status: PairStatus, error: String? = nil) -> PairSummary {
     PairSummary(
       name: name, status: status, check: "shallow", source: "a:b/", destination: "c:d/", objects_compared: 10,
-      only_in_source: status == "different" ? 1 : 0, only_in_destination: 0, different: 0, errors: 0, duration_seconds: 1.5,
+      only_in_source: status == .different ? 1 : 0, only_in_destination: 0, different: 0, errors: 0, duration_seconds: 1.5,
       objects_per_second: 6.67, report: "/r/\(name).txt", sorted_listings: [], worker_restarts: 0, resumed: 0, requests: 4,
       retries: 1, throttled: 0, error: error)
   }
 
   private func summary(_ pairs: [PairSummary], exit: Int32) -> RunSummary {
-    RunSummary(tool_version: "t", started_at: "2026-01-01T00:00:00Z", finished_at: "2026-01-01T00:00:02Z", status: "x", exit_code: exit, pairs: pairs)
+    RunSummary(tool_version: "t", started_at: "2026-01-01T00:00:00Z", finished_at: "2026-01-01T00:00:02Z", status: .error, exit_code: exit, pairs: pairs)
   }
 
   @Test("A pair that errors keeps its earlier last-success time; others get this run's; label values are escaped")
   func lastSuccessCarriesOver() {
     let first = PrometheusMetrics.text(
-      summary([pair("a", "identical"), pair("we\"ird\\name", "different")], exit: 1),
+      summary([pair("a", .identical), pair("we\"ird\\name", .different)], exit: 1),
       finishedAt: Date(timeIntervalSince1970: 1000), previous: nil)
     #expect(first.contains("bucket_delta_last_success_timestamp_seconds{pair=\"a\"} 1000.000\n"))
     #expect(first.contains("bucket_delta_last_success_timestamp_seconds{pair=\"we\\\"ird\\\\name\"} 1000.000\n"))
     let second = PrometheusMetrics.text(
-      summary([pair("a", "error", error: "boom"), pair("we\"ird\\name", "identical")], exit: 2),
+      summary([pair("a", .error, error: "boom"), pair("we\"ird\\name", .identical)], exit: 2),
       finishedAt: Date(timeIntervalSince1970: 2000), previous: first)
     #expect(second.contains("bucket_delta_last_success_timestamp_seconds{pair=\"a\"} 1000.000\n"))
     #expect(second.contains("bucket_delta_last_success_timestamp_seconds{pair=\"we\\\"ird\\\\name\"} 2000.000\n"))
@@ -35,9 +35,25 @@ struct CIOutputTests {
 
   @Test("JUnit text: markup and control characters in keys cannot break the XML")
   func junitEscapes() {
-    let xml = JUnitReport.xml(summary([pair("p", "different")], exit: 1)) { _ in ["key <a&b> \"q\" \u{01}end"] }
+    let xml = JUnitReport.xml(summary([pair("p", .different)], exit: 1)) { _ in ["key <a&b> \"q\" \u{01}end"] }
     #expect(xml.contains("key &lt;a&amp;b&gt; &quot;q&quot; ?end"))
     #expect(xml.contains("<failure type=\"different\" message=\"10 objects compared: 1 only in source"))
+  }
+
+  @Test("An empty pair is a JUnit error unless empty listings were allowed; the metrics show the empty status")
+  func emptyPairs() {
+    let xml = JUnitReport.xml(
+      summary([pair("refused", .empty, error: "both listings are empty"), pair("allowed", .empty)], exit: 2)) { _ in [] }
+    #expect(xml.contains("tests=\"2\" failures=\"0\" errors=\"1\""))
+    #expect(xml.contains("<error type=\"error\" message=\"both listings are empty\">"))
+    #expect(xml.contains("<system-out>a:b/ -&gt; c:d/: empty, 10 objects compared"))
+    let metrics = PrometheusMetrics.text(
+      summary([pair("refused", .empty, error: "both listings are empty"), pair("allowed", .empty)], exit: 2),
+      finishedAt: Date(timeIntervalSince1970: 1000), previous: nil)
+    #expect(metrics.contains("bucket_delta_pair_status{pair=\"refused\",status=\"empty\"} 1\n"))
+    #expect(metrics.contains("bucket_delta_pair_status{pair=\"refused\",status=\"error\"} 0\n"))
+    #expect(!metrics.contains("bucket_delta_last_success_timestamp_seconds{pair=\"refused\"}"))
+    #expect(metrics.contains("bucket_delta_last_success_timestamp_seconds{pair=\"allowed\"} 1000.000\n"))
   }
 
   @Test("Progress line: estimate first, from the last run's count or, once both listings end, the longer listing")

@@ -55,6 +55,8 @@ public struct CheckpointError: Error, Sendable, CustomStringConvertible, Localiz
 public struct CheckpointStore: Sendable {
   public let path: String
   public let fingerprint: String
+  /// The pair's name, which starts the checkpoint's file name.
+  public let pair: String
 
   /// The private state directory: `$BUCKET_DELTA_STATE_DIR`, else `$XDG_STATE_HOME/bucket-delta`,
   /// else `~/.local/state/bucket-delta`.
@@ -71,6 +73,7 @@ public struct CheckpointStore: Sendable {
     let tag = Crypto.hex(Crypto.sha256(Array(absolute.utf8))).prefix(12)
     path = (directory as NSString).appendingPathComponent("\(pair)-\(tag).checkpoint")
     self.fingerprint = fingerprint
+    self.pair = pair
   }
 
   /// The checkpoint, or nil when there is none. A file that is not a valid checkpoint is an error.
@@ -99,6 +102,32 @@ public struct CheckpointStore: Sendable {
 
   public func delete() {
     unlink(path)
+  }
+
+  /// Deletes this checkpoint and every other one of the same pair name in the directory (written for
+  /// other report paths), with the temporary files of interrupted writes: a pair keeps one checkpoint,
+  /// not one per attempt (15 were found for one pair after a few tries with different flags).
+  public func deleteAll() {
+    delete()
+    let dir = (path as NSString).deletingLastPathComponent
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+    for name in names where Self.isCheckpointFile(name, pair: pair) {
+      unlink((dir as NSString).appendingPathComponent(name))
+    }
+  }
+
+  /// `PAIR-TAG.checkpoint` or `PAIR-TAG.checkpoint.tmp-PID`, TAG 12 hex digits.
+  static func isCheckpointFile(_ name: String, pair: String) -> Bool {
+    guard name.hasPrefix(pair + "-") else { return false }
+    let rest = Array(name.utf8.dropFirst(pair.utf8.count + 1))
+    guard rest.count >= 12 + 11, rest[0..<12].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+      return false
+    }
+    let tail = String(decoding: rest[12...], as: UTF8.self)
+    if tail == ".checkpoint" { return true }
+    guard tail.hasPrefix(".checkpoint.tmp-") else { return false }
+    let pid = tail.dropFirst(".checkpoint.tmp-".count)
+    return !pid.isEmpty && pid.allSatisfy(\.isASCII) && pid.allSatisfy(\.isNumber)
   }
 
   /// The fingerprint of a comparison.

@@ -17,6 +17,8 @@ public struct EndpointConfig: Sendable {
   /// Requests per second to this endpoint, for the whole run (all processes together).
   public var maxRequestsPerSecond: Double?
   public var tls: TLSSettings
+  /// The environment variables the credentials were read from (`*_env`): withheld from the workers.
+  public var credentialVariables: [String] = []
 
   public init(
     name: String, url: String, region: String, addressing: AddressingStyle, credentials: Credentials,

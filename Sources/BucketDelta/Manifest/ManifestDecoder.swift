@@ -244,9 +244,11 @@ public struct ManifestDecoder {
     }
     if let i = f["insecure_skip_tls_verify"], let v = bool(i, "\(path).insecure_skip_tls_verify") { tls.verify = !v }
     guard ok, let credentials else { return nil }
-    return EndpointConfig(
+    var config = EndpointConfig(
       name: name, url: url, region: region, addressing: style, credentials: credentials.credentials,
       credentialSource: credentials.source, maxRequestsPerSecond: rate, tls: tls)
+    config.credentialVariables = [request.accessKeyEnv, request.secretKeyEnv, request.sessionTokenEnv].compactMap { $0 }
+    return config
   }
 
   private mutating func side(_ node: YAMLNode?, _ path: String, declared: [String], parent: YAMLNode) -> PairSide? {

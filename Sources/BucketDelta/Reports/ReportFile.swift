@@ -5,10 +5,12 @@
 #endif
 import Foundation
 
-/// A report file written through a buffer, created with mode 0600.
+/// A report file written through a buffer, created with mode 0600 when its first bytes are written
+/// or when it is closed: a run that fails before deciding anything leaves no empty report behind.
 public final class ReportFile {
   public let path: String
-  private var fd: Int32
+  /// -1 until the file is opened (at once when resuming, else at the first write or at `close`).
+  private var fd: Int32 = -1
   private var buffer: [UInt8] = []
   /// Bytes handed to `write` so far (buffered or not), counted from the start of the file.
   public private(set) var length: Int = 0
@@ -17,9 +19,13 @@ public final class ReportFile {
   /// existing report (what a checkpoint vouches for) and drops the rest.
   public init(path: String, keepingFirst kept: Int? = nil) throws(ReportError) {
     self.path = path
-    fd = open(path, O_WRONLY | O_CREAT | (kept == nil ? O_TRUNC : 0) | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw ReportError(path: path, reason: String(cString: strerror(errno))) }
+    buffer.reserveCapacity(1 << 16)
     if let kept {
+      guard path != Self.standardOutput else {
+        throw ReportError(path: path, reason: "a report written to standard output cannot be resumed; run without --resume")
+      }
+      fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+      guard fd >= 0 else { throw ReportError(path: path, reason: String(cString: strerror(errno))) }
       var st = stat()
       guard fstat(fd, &st) == 0 else { throw ReportError(path: path, reason: String(cString: strerror(errno))) }
       guard Int(st.st_size) >= kept else {
@@ -34,12 +40,27 @@ public final class ReportFile {
       }
       length = kept
     }
-    buffer.reserveCapacity(1 << 16)
+  }
+
+  /// The path that stands for standard output (`--output_file -`).
+  public static let standardOutput = "-"
+
+  /// Creates (truncates) the file on first use.
+  private func openIfNeeded() throws(ReportError) {
+    guard fd < 0 else { return }
+    if path == Self.standardOutput {
+      fd = dup(1)  // our own descriptor: closing it leaves standard output open
+      guard fd >= 0 else { throw ReportError(path: path, reason: String(cString: strerror(errno))) }
+      return
+    }
+    fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw ReportError(path: path, reason: String(cString: strerror(errno))) }
   }
 
   /// Writes out the buffer and syncs the file, so that `length` bytes are durable.
   public func sync() throws(ReportError) {
     try flush()
+    if fd < 0 { return }  // nothing written yet: no file, nothing to make durable
     if fsync(fd) != 0 && errno != EINVAL {
       throw ReportError(path: path, reason: String(cString: strerror(errno)))
     }
@@ -55,6 +76,8 @@ public final class ReportFile {
 
   /// Writes out the buffer.
   public func flush() throws(ReportError) {
+    if buffer.isEmpty { return }
+    try openIfNeeded()
     guard writeAll(fd: fd, buffer) else {
       throw ReportError(path: path, reason: String(cString: strerror(errno)))
     }
@@ -64,6 +87,7 @@ public final class ReportFile {
   /// Flushes, syncs to disk and closes.
   public func close() throws(ReportError) {
     try flush()
+    try openIfNeeded()  // a finished comparison leaves its report, empty or not
     if fsync(fd) != 0 && errno != EINVAL {
       throw ReportError(path: path, reason: String(cString: strerror(errno)))
     }

@@ -92,7 +92,8 @@ public struct ManifestRunner: Sendable {
         logger.info("Starting \(tuning.numProcesses) deep-check worker processes")
         let p = try WorkerPool(
           config: config, processes: tuning.numProcesses, perWorkerInFlight: max(2 * tuning.numConnections, 1),
-          maxRestarts: max(3, tuning.numProcesses), logger: logger
+          maxRestarts: max(3, tuning.numProcesses),
+          withholding: Set(manifest.endpoints.values.flatMap(\.credentialVariables)), logger: logger
         ) { router.deliver($0) }
         try p.start()
         pool = p

@@ -102,7 +102,7 @@ public struct PairComparison {
         singleSides = Set((cp.singleStreamSides ?? []).compactMap(Side.init))
         base = cp
       } else {
-        store.delete()
+        store.deleteAll()
       }
     }
     var firstSeq = 0

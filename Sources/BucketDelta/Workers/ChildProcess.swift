@@ -28,8 +28,11 @@ public final class ChildProcess: @unchecked Sendable {
   private static let spawnLock = NSLock()
 
   /// Starts `executable` with `arguments`; its stderr is ours. Every signal is unblocked and SIGPIPE,
-  /// SIGINT, SIGTERM have their default actions in the child.
-  public init(executable: String, arguments: [String], extraEnvironment: [String: String]) throws {
+  /// SIGINT, SIGTERM have their default actions in the child. It gets our environment with
+  /// `extraEnvironment` and without the variables named in `withholding`.
+  public init(
+    executable: String, arguments: [String], extraEnvironment: [String: String], withholding: Set<String> = []
+  ) throws {
     // One spawn at a time, so that no child inherits another child's pipe ends between pipe()
     // and FD_CLOEXEC.
     Self.spawnLock.lock()
@@ -62,6 +65,7 @@ public final class ChildProcess: @unchecked Sendable {
     posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
     var env = ProcessInfo.processInfo.environment
+    for k in withholding { env[k] = nil }
     for (k, v) in extraEnvironment { env[k] = v }
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
     let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]

@@ -23,6 +23,13 @@ public final class WorkerPool: @unchecked Sendable {
   private let maxRestarts: Int
   private let logger: Logger
   private let onResult: @Sendable (WorkResult) -> Void
+  /// Environment variables the workers do not inherit (credentials reach them on stdin only).
+  private let withheldEnvironment: Set<String>
+
+  /// The variables that hold AWS credentials wherever the SDKs and CLIs look for them.
+  public static let credentialVariables: Set<String> = [
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+  ]
 
   private final class Slot: @unchecked Sendable {  // guarded by the pool's condition
     let index: Int
@@ -52,12 +59,16 @@ public final class WorkerPool: @unchecked Sendable {
   public private(set) var failure: WorkerError?
 
   /// - Parameters:
+  ///   - withholding: environment variables not passed on to the workers (besides `credentialVariables`):
+  ///     the ones a manifest names for its credentials.
   ///   - onResult: called on a reader thread for each finished key.
   public init(
     executable: String = currentExecutablePath(), config: WorkerConfig, processes: Int, perWorkerInFlight: Int,
-    maxRestarts: Int, logger: Logger, onResult: @escaping @Sendable (WorkResult) -> Void
+    maxRestarts: Int, withholding: Set<String> = [], logger: Logger,
+    onResult: @escaping @Sendable (WorkResult) -> Void
   ) throws {
     self.executable = executable
+    self.withheldEnvironment = Self.credentialVariables.union(withholding)
     let encoder = JSONEncoder()
     self.configLine = Array(try encoder.encode(config)) + [0x0A]
     self.perWorkerInFlight = max(1, perWorkerInFlight)
@@ -102,7 +113,8 @@ public final class WorkerPool: @unchecked Sendable {
 
   private func launch(_ slot: Slot) throws {
     let child = try ChildProcess(
-      executable: executable, arguments: ["__worker"], extraEnvironment: ["SWIFT_BACKTRACE": "enable=no"])
+      executable: executable, arguments: ["__worker"], extraEnvironment: ["SWIFT_BACKTRACE": "enable=no"],
+      withholding: withheldEnvironment)
     guard writeAll(fd: child.stdin, configLine) else {
       child.kill()
       _ = child.wait()
