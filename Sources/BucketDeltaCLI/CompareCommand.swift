@@ -109,8 +109,12 @@ public struct CompareCommand: ParsableCommand {
   var rangeListers: Int = Tuning().rangeListers
   @Option(name: .customLong("max_attempts"), help: "Attempts per request before giving up (retries with backoff on 5xx, 429, SlowDown, resets).")
   var maxAttempts: Int = 8
-  @Option(name: .customLong("addressing_style"), help: "Bucket addressing: path or virtual.")
+  @Option(name: .customLong("addressing_style"), help: "Bucket addressing of both sides: path or virtual (virtual needs a DNS name).")
   var addressingStyle: AddressingOption = .path
+  @Option(name: .customLong("source_addressing_style"), help: "Bucket addressing of the source (overrides --addressing_style).")
+  var sourceAddressingStyle: AddressingOption?
+  @Option(name: .customLong("destination_addressing_style"), help: "Bucket addressing of the destination (overrides --addressing_style).")
+  var destinationAddressingStyle: AddressingOption?
   @Option(name: .customLong("log_level"), help: "Log verbosity: DEBUG, INFO, WARN or ERROR.")
   var logLevel: LogLevelOption = .INFO
   @OptionGroup var options: RunOptions

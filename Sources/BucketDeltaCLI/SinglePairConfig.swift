@@ -47,7 +47,7 @@ extension CompareCommand {
 
     func side(
       _ name: String, bucket: String?, endpoint: String?, access: String?, secret: String?, profile: String?, region: String,
-      prefix: String
+      prefix: String, addressing: AddressingOption
     ) -> SideConfig? {
       var ok = true
       let b = bucket?.trimmingCharacters(in: .whitespaces) ?? ""
@@ -58,7 +58,7 @@ extension CompareCommand {
       var ep: S3Endpoint?
       if let endpoint, !endpoint.isEmpty {
         do {
-          ep = try S3Endpoint(url: endpoint, region: region, addressing: addressingStyle.style)
+          ep = try S3Endpoint(url: endpoint, region: region, addressing: addressing.style)
         } catch {
           problems.append("--\(name)_endpoint_url: \(error.description)")
           ok = false
@@ -96,10 +96,12 @@ extension CompareCommand {
     var secretFlagsUsed = false
     let src = side(
       "source", bucket: sourceBucket, endpoint: sourceEndpoint, access: sourceAccessKey, secret: sourceSecretKey,
-      profile: sourceProfile, region: sourceRegion, prefix: sourcePrefix)
+      profile: sourceProfile, region: sourceRegion, prefix: sourcePrefix,
+      addressing: sourceAddressingStyle ?? addressingStyle)
     let dst = side(
       "destination", bucket: destinationBucket, endpoint: destinationEndpoint, access: destinationAccessKey,
-      secret: destinationSecretKey, profile: destinationProfile, region: destinationRegion, prefix: destinationPrefix)
+      secret: destinationSecretKey, profile: destinationProfile, region: destinationRegion, prefix: destinationPrefix,
+      addressing: destinationAddressingStyle ?? addressingStyle)
 
     let output = outputFile?.trimmingCharacters(in: .whitespaces) ?? ""
     if output.isEmpty {

@@ -168,7 +168,13 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     case CURLE_SSL_CACERT_BADFILE:
       return TransportError(
         kind: .tls, message: "cannot use the CA bundle (\(text), curl error \(code.rawValue)): check the ca_bundle / AWS_CA_BUNDLE path")
-    case CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CONNECT_ERROR:
+      // What an https:// URL gets from a port that serves plain HTTP.
+      return TransportError(
+        kind: .tls,
+        message:
+          "the TLS handshake failed (\(text), curl error \(code.rawValue)): the server probably does not speak TLS on that port; use http:// if it serves plain HTTP there, or the port where it serves HTTPS")
+    case CURLE_SSL_CERTPROBLEM:
       kind = .tls
     default: kind = .other
     }

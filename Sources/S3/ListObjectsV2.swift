@@ -107,18 +107,27 @@ public struct ServiceErrorBody: Sendable {
   public var code: String
   public var message: String
   public var requestID: String?
+  /// The bucket's region, when the server says (`x-amz-bucket-region`, or `<Region>` in the body).
+  public var region: String?
+  /// The endpoint a redirect asks for (`<Endpoint>` of a PermanentRedirect body).
+  public var endpoint: String?
 
   /// Parses an error body; falls back to the HTTP status when the body is empty or not S3 XML
   /// (HEAD answers have no body).
   public static func parse(status: Int, body: [UInt8], headers: HTTPResponse) -> ServiceErrorBody {
     let requestID = headers.header("x-amz-request-id")
+    let headerRegion = headers.header("x-amz-bucket-region")
     if let root = try? XMLParser.parse(body), root.name == "Error" {
-      return ServiceErrorBody(
+      var e = ServiceErrorBody(
         code: root.text(of: "Code") ?? "HTTP\(status)", message: root.text(of: "Message") ?? "",
         requestID: root.text(of: "RequestId") ?? requestID)
+      e.region = headerRegion ?? root.text(of: "Region")
+      e.endpoint = root.text(of: "Endpoint")
+      return e
     }
     let fallback: String
     switch status {
+    case 301: fallback = "PermanentRedirect"  // a HEAD answer has no body to name it
     case 403: fallback = "AccessDenied"
     case 404: fallback = "NotFound"
     default: fallback = "HTTP\(status)"
@@ -129,6 +138,8 @@ public struct ServiceErrorBody: Sendable {
         .replacingOccurrences(of: "\n", with: " ")
       message = "unexpected response body: \(snippet)"
     }
-    return ServiceErrorBody(code: fallback, message: message, requestID: requestID)
+    var e = ServiceErrorBody(code: fallback, message: message, requestID: requestID)
+    e.region = headerRegion
+    return e
   }
 }

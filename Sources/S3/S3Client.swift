@@ -114,9 +114,23 @@ public final class S3Client: Sendable {
       return try ListObjectsV2Page.parse(response.body)
     } catch {
       throw S3Error(
-        kind: .protocolViolation(error.description), operation: "ListObjectsV2",
-        endpoint: endpoint.description, bucket: bucket, attempts: attempts)
+        kind: .protocolViolation(Self.unreadable(response, expected: "ListBucketResult", error.description)),
+        operation: "ListObjectsV2", endpoint: endpoint.description, bucket: bucket, attempts: attempts)
     }
+  }
+
+  /// Why an answer could not be read. One that is not the S3 document at all (a web page, a login
+  /// form, a proxy's error page) says so, with its Content-Type and first bytes: "malformed XML at
+  /// byte 0: DTDs are not accepted" told a user nothing.
+  static func unreadable(_ response: HTTPResponse, expected root: String, _ error: String) -> String {
+    let head = response.body.prefix(512)
+    if head.count > 0, String(decoding: head, as: UTF8.self).contains("<\(root)") { return error }
+    var first = ""
+    for b in response.body.prefix(80) {
+      first += b >= 0x20 && b < 0x7F ? String(UnicodeScalar(b)) : b == 0x0A || b == 0x0D || b == 0x09 ? " " : "."
+    }
+    return
+      "the endpoint did not answer like S3 (\(error)): HTTP \(response.status), Content-Type \(response.header("content-type").map { "'\($0)'" } ?? "none"), \(response.body.count) bytes beginning '\(first)'. Check that the endpoint URL is the S3 API of the server (not its web console, a load balancer's page or a proxy's login)"
   }
 
   /// The largest ListObjectsV2 answer accepted: 1,000 keys of 1,024 bytes, URL-encoded (up to 3 bytes per
@@ -156,11 +170,14 @@ public final class S3Client: Sendable {
         return (response, attempt)
       case .success(let response):
         let body = ServiceErrorBody.parse(status: response.status, body: response.body, headers: response)
-        failure = S3Error(
+        var serviceFailure = S3Error(
           kind: .service(
             status: response.status, code: body.code, message: body.message, requestID: body.requestID),
           operation: operation, endpoint: endpoint.description, bucket: bucket, key: key,
           attempts: attempt)
+        serviceFailure.bucketRegion = body.region
+        serviceFailure.redirectEndpoint = body.endpoint
+        failure = serviceFailure
         retryable = RetryPolicy.isRetryable(status: response.status, code: body.code)
         retryAfter = response.header("retry-after")
         let throttled = RetryPolicy.isThrottling(status: response.status, code: body.code)
@@ -197,7 +214,8 @@ extension S3Client {
       return try parseTagging(response.body)
     } catch {
       throw S3Error(
-        kind: .protocolViolation(error.description), operation: "GetObjectTagging",
+        kind: .protocolViolation(Self.unreadable(response, expected: "Tagging", error.description)),
+        operation: "GetObjectTagging",
         endpoint: endpoint.description, bucket: bucket, key: key, attempts: attempts)
     }
   }

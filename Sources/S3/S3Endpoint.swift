@@ -30,14 +30,35 @@ public struct S3Endpoint: Sendable, CustomStringConvertible {
     guard c.query == nil, c.fragment == nil else {
       throw EndpointError(url: url, reason: "must not have a query or fragment")
     }
+    var path = c.percentEncodedPath
+    while path.hasSuffix("/") { path.removeLast() }
+    guard path.isEmpty else {
+      // `http://host:9000/mybucket` answered "404 NoSuchKey" for every listing: the bucket went into
+      // the path twice.
+      throw EndpointError(
+        url: url,
+        reason:
+          "has a path ('\(path)'): give the server only (\(scheme)://\(c.percentEncodedHost ?? host)\(c.port.map { ":\($0)" } ?? "")) and name the bucket in the bucket setting (source.bucket/destination.bucket of the pair in a manifest, --source_bucket_name/--destination_bucket_name on the command line)")
+    }
+    if addressing == .virtual && Self.isIPAddress(host) {
+      throw EndpointError(
+        url: url,
+        reason:
+          "is an IP address, but virtual-hosted addressing puts the bucket into the host name (BUCKET.\(host) cannot be resolved): use addressing_style: path (--addressing_style path), or a DNS name for the endpoint")
+    }
     self.scheme = scheme
     self.host = host
     self.port = c.port
-    var path = c.percentEncodedPath
-    while path.hasSuffix("/") { path.removeLast() }
     self.basePath = path
     self.region = region
     self.addressing = addressing
+  }
+
+  /// Whether `host` is an IPv4 or IPv6 literal (URLComponents gives IPv6 without brackets).
+  static func isIPAddress(_ host: String) -> Bool {
+    if host.contains(":") { return true }
+    let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+    return parts.count == 4 && parts.allSatisfy { p in !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isASCII) && p.allSatisfy(\.isNumber) && Int(p)! <= 255 }
   }
 
   /// `host[:port]` as sent in the Host header (the port only when it is not the scheme's default).

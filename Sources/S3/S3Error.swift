@@ -20,6 +20,9 @@ public struct S3Error: Error, Sendable, LocalizedError, CustomStringConvertible 
   public var key: String?
   /// How many attempts were made before giving up.
   public var attempts: Int
+  /// The bucket's region and the endpoint the server asks for, when it says (redirects, region errors).
+  public var bucketRegion: String?
+  public var redirectEndpoint: String?
 
   public init(
     kind: Kind, operation: String, endpoint: String, bucket: String, key: String? = nil,
@@ -55,7 +58,9 @@ public struct S3Error: Error, Sendable, LocalizedError, CustomStringConvertible 
       var s = "\(place): HTTP \(status) \(code)"
       if !message.isEmpty { s += ": \(message)" }
       if let requestID, !requestID.isEmpty { s += " (request id \(requestID))" }
-      if let hint = Self.hint(code: code, operation: operation) { s += ". \(hint)" }
+      if let hint = redirectHint(status: status, code: code) ?? Self.hint(code: code, operation: operation) {
+        s += ". \(hint)"
+      }
       return s + tries
     case .transport(let e):
       return "\(place): \(e.message)\(tries)"
@@ -84,6 +89,21 @@ public struct S3Error: Error, Sendable, LocalizedError, CustomStringConvertible 
     case .transport(let e): return "transport error: \(e.message)"
     case .protocolViolation: return "invalid response"
     }
+  }
+
+  /// What to do about an answer that says the bucket lives in another region or behind another endpoint.
+  private func redirectHint(status: Int, code: String) -> String? {
+    let redirectCodes: Set<String> = [
+      "PermanentRedirect", "TemporaryRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException",
+    ]
+    guard status == 301 || status == 307 || redirectCodes.contains(code) else { return nil }
+    var s = "The bucket '\(bucket)' is not served by this endpoint and region"
+    if let bucketRegion { s += ": it is in region \(bucketRegion) (set region: \(bucketRegion) for this endpoint, or --source_region/--destination_region \(bucketRegion))" }
+    if let redirectEndpoint { s += (bucketRegion == nil ? ": " : "; ") + "the server asks for endpoint \(redirectEndpoint)" }
+    if bucketRegion == nil && redirectEndpoint == nil {
+      s += ": set the bucket's region and that region's endpoint URL"
+    }
+    return s
   }
 
   private static func hint(code: String, operation: String) -> String? {

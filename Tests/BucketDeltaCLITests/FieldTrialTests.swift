@@ -255,3 +255,101 @@ struct RoughEdgeTests {
     }
   }
 }
+
+@Suite("Field trial: errors that say what to do")
+struct ActionableErrorTests {
+  let servers: TestServers
+  init() throws { servers = try TestServers.fromEnvironment() }
+
+  private func run(source: String, destination: String, bucket: String = "b", extra: [String] = []) throws -> ProcessOutput {
+    let dir = try temporaryDirectory()
+    var env = ProcessInfo.processInfo.environment
+    env["BUCKET_DELTA_STATE_DIR"] = dir.appendingPathComponent("state").path
+    return try runProcess(
+      try toolPath(),
+      pairArguments(
+        servers: servers, sourceURL: source, sourceBucket: bucket, destinationURL: destination, destinationBucket: bucket,
+        output: dir.appendingPathComponent("r.txt").path) + ["--max_attempts", "2"] + extra, environment: env)
+  }
+
+  @Test("An endpoint answering a web page with 200: 'did not answer like S3', its Content-Type and first bytes")
+  func htmlAnswer() throws {
+    let stub = try StubServer(mode: "html-200")
+    let r = try run(source: stub.url, destination: stub.url)
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("the endpoint did not answer like S3"), "\(r.stderr.suffix(1500))")
+    #expect(r.stderr.contains("Content-Type 'text/html'"))
+    #expect(r.stderr.contains("beginning '<!DOCTYPE html> <html><head><title>MinIO Console</title>"))
+    #expect(r.stderr.contains("Check that the endpoint URL is the S3 API of the server"))
+  }
+
+  @Test("A 301 PermanentRedirect names the bucket's region and the endpoint the server asks for")
+  func redirect() throws {
+    let stub = try StubServer(mode: "redirect")
+    let r = try run(source: stub.url, destination: stub.url)
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("HTTP 301 PermanentRedirect"), "\(r.stderr.suffix(1500))")
+    #expect(r.stderr.contains("it is in region eu-west-1 (set region: eu-west-1 for this endpoint, or --source_region/--destination_region eu-west-1)"))
+    #expect(r.stderr.contains("the server asks for endpoint b.s3.eu-west-1.amazonaws.com"))
+    #expect(!r.stderr.contains("Retrying"), "a redirect is final")
+  }
+
+  @Test("https:// against a port that serves plain HTTP: the server does not speak TLS there")
+  func tlsOnHTTPPort() throws {
+    let https = servers.seaweed.replacingOccurrences(of: "http://", with: "https://")
+    let r = try run(source: https, destination: servers.seaweed)
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("the server probably does not speak TLS on that port; use http://"), "\(r.stderr.suffix(1500))")
+  }
+
+  @Test("A bucket in the endpoint URL's path is refused before any request, pointing to the bucket setting (flags and manifest)")
+  func bucketInURL() throws {
+    let r = try run(source: servers.seaweed + "/mybucket", destination: servers.seaweed)
+    #expect(r.status == 2)
+    #expect(
+      r.stderr.contains(
+        "--source_endpoint_url: endpoint URL '\(servers.seaweed)/mybucket' has a path ('/mybucket'): give the server only (\(servers.seaweed)) and name the bucket in the bucket setting"),
+      "\(r.stderr)")
+    #expect(!r.stderr.contains("Listing all objects"))
+    let dir = try temporaryDirectory()
+    let manifest = dir.appendingPathComponent("m.yaml").path
+    try """
+      version: 1
+      endpoints:
+        sw: { url: "\(servers.seaweed)/mybucket/", access_key_env: BD_T_AK, secret_key_env: BD_T_SK }
+      pairs:
+        - name: p
+          source:      { endpoint: sw, bucket: a }
+          destination: { endpoint: sw, bucket: b }
+      """.write(toFile: manifest, atomically: true, encoding: .utf8)
+    var env = ProcessInfo.processInfo.environment
+    env["BD_T_AK"] = "k"
+    env["BD_T_SK"] = "s"
+    let v = try runProcess(try toolPath(), ["validate", manifest], environment: env)
+    #expect(v.status == 2)
+    #expect(v.stderr.contains("m.yaml:3:"), "\(v.stderr)")
+    #expect(v.stderr.contains("endpoints.sw.url: endpoint URL '\(servers.seaweed)/mybucket/' has a path ('/mybucket')"), "\(v.stderr)")
+  }
+
+  @Test("Virtual-hosted addressing with an IP address is refused at validation; per-side flags set each side")
+  func virtualWithIP() throws {
+    let r = try run(source: servers.seaweed, destination: servers.moto, extra: ["--addressing_style", "virtual"])
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("--source_endpoint_url: endpoint URL '\(servers.seaweed)' is an IP address, but virtual-hosted addressing"), "\(r.stderr)")
+    #expect(r.stderr.contains("--destination_endpoint_url: endpoint URL '\(servers.moto)' is an IP address"))
+    #expect(!r.stderr.contains("resolve host"))
+    let one = try run(source: servers.seaweed, destination: servers.moto, extra: ["--destination_addressing_style", "virtual"])
+    #expect(one.status == 2)
+    #expect(!one.stderr.contains("--source_endpoint_url"), "\(one.stderr)")
+    #expect(one.stderr.contains("--destination_endpoint_url: endpoint URL '\(servers.moto)' is an IP address"))
+    // the per-side flag overrides --addressing_style for its side
+    let s = uniqueBucket("addr-src")
+    _ = try makePair(
+      servers: servers, scenario: "identical", sourceURL: servers.moto, destinationURL: servers.moto, sourceBucket: s,
+      destinationBucket: s + "-d", extra: ["--bulk", "3"])
+    let ok = try run(
+      source: servers.moto, destination: servers.moto, bucket: s,
+      extra: ["--addressing_style", "virtual", "--source_addressing_style", "path", "--destination_addressing_style", "path"])
+    #expect(ok.status == 0, "a bucket compared with itself, both sides path-style: \(ok.stderr.suffix(1500))")
+  }
+}

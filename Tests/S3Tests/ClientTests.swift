@@ -113,9 +113,15 @@ struct ClientTests {
   func endpoints() throws {
     #expect(throws: EndpointError.self) { try S3Endpoint(url: "http://user:pw@host") }
     #expect(throws: EndpointError.self) { try S3Endpoint(url: "ftp://host") }
-    let e = try S3Endpoint(url: "https://host:443/base/")
+    // a path is where users put the bucket by mistake (`http://host:9000/mybucket` listed as 404 NoSuchKey)
+    #expect(throws: EndpointError.self) { try S3Endpoint(url: "https://host:443/base/") }
+    let e = try S3Endpoint(url: "https://host:443/")
     #expect(e.hostHeader(bucket: "b") == "host")
-    #expect(e.path(bucket: "b", key: "a b/c") == "/base/b/a%20b/c")
+    #expect(e.path(bucket: "b", key: "a b/c") == "/b/a%20b/c")
+    #expect(throws: EndpointError.self) { try S3Endpoint(url: "http://10.0.0.1:9000", addressing: .virtual) }
+    #expect(throws: EndpointError.self) { try S3Endpoint(url: "http://[::1]:9000", addressing: .virtual) }
+    #expect(try S3Endpoint(url: "http://s3.example.com", addressing: .virtual).hostHeader(bucket: "b") == "b.s3.example.com")
+    #expect(try S3Endpoint(url: "http://10.0.0.1.nip.io", addressing: .virtual).hostHeader(bucket: "b") == "b.10.0.0.1.nip.io")
   }
 
   @Test("Backoff: full jitter under an exponential ceiling, capped")
