@@ -1,6 +1,7 @@
 import ArgumentParser
 import BucketDelta
 import S3
+
 #if canImport(Glibc)
   import Glibc
 #endif

@@ -53,11 +53,15 @@ public struct CompareCommand: ParsableCommand {
   var sourceAccessKey: String?
   @Option(name: .customLong("source_secret_key"), help: "Secret key for the source (default: $AWS_SECRET_ACCESS_KEY).")
   var sourceSecretKey: String?
-  @Option(name: .customLong("source_profile"), help: "Profile of the shared credentials file for the source (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials).")
+  @Option(
+    name: .customLong("source_profile"),
+    help:
+      "Profile of the shared credentials file for the source (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials).")
   var sourceProfile: String?
   @Option(name: .customLong("source_region"), help: "Signing region of the source endpoint.")
   var sourceRegion: String = "us-east-1"
-  @Option(name: .customLong("source_prefix"), help: "Compare only source keys under this prefix (removed before comparing).")
+  @Option(
+    name: .customLong("source_prefix"), help: "Compare only source keys under this prefix (removed before comparing).")
   var sourcePrefix: String = ""
 
   // MARK: Destination
@@ -65,19 +69,26 @@ public struct CompareCommand: ParsableCommand {
   var destinationBucket: String?
   @Option(name: .customLong("destination_endpoint_url"), help: "S3 endpoint URL for the destination.")
   var destinationEndpoint: String?
-  @Option(name: .customLong("destination_access_key"), help: "Access key for the destination (default: $AWS_ACCESS_KEY_ID).")
+  @Option(
+    name: .customLong("destination_access_key"), help: "Access key for the destination (default: $AWS_ACCESS_KEY_ID).")
   var destinationAccessKey: String?
-  @Option(name: .customLong("destination_secret_key"), help: "Secret key for the destination (default: $AWS_SECRET_ACCESS_KEY).")
+  @Option(
+    name: .customLong("destination_secret_key"),
+    help: "Secret key for the destination (default: $AWS_SECRET_ACCESS_KEY).")
   var destinationSecretKey: String?
   @Option(name: .customLong("destination_profile"), help: "Profile of the shared credentials file for the destination.")
   var destinationProfile: String?
   @Option(name: .customLong("destination_region"), help: "Signing region of the destination endpoint.")
   var destinationRegion: String = "us-east-1"
-  @Option(name: .customLong("destination_prefix"), help: "Compare only destination keys under this prefix (removed before comparing).")
+  @Option(
+    name: .customLong("destination_prefix"),
+    help: "Compare only destination keys under this prefix (removed before comparing).")
   var destinationPrefix: String = ""
 
   // MARK: Output
-  @Option(name: .customLong("output_file"), help: "Path of the differences report; - writes it to standard output (logs stay on standard error).")
+  @Option(
+    name: .customLong("output_file"),
+    help: "Path of the differences report; - writes it to standard output (logs stay on standard error).")
   var outputFile: String?
   @Option(name: .customLong("output_format"), help: "Report format: text (the replaced tool's lines) or jsonl.")
   var outputFormat: ReportFormatOption = .text
@@ -85,11 +96,17 @@ public struct CompareCommand: ParsableCommand {
   var summary: String?
 
   // MARK: Check
-  @Option(name: .customLong("shallow_check"), help: "true: compare ETag and size from the listings. false: deep check (HeadObject and GetObjectTagging on both sides: metadata, tags, content headers, Object Lock).")
+  @Option(
+    name: .customLong("shallow_check"),
+    help:
+      "true: compare ETag and size from the listings. false: deep check (HeadObject and GetObjectTagging on both sides: metadata, tags, content headers, Object Lock)."
+  )
   var shallowCheck: BoolArgument = BoolArgument(true)
   @Option(name: .customLong("compare_object_tags"), help: "Compare object tags in deep checks.")
   var compareObjectTags: BoolArgument = BoolArgument(true)
-  @Flag(name: .customLong("resume"), help: "Continue from the pair's checkpoint (in $BUCKET_DELTA_STATE_DIR, else ~/.local/state/bucket-delta).")
+  @Flag(
+    name: .customLong("resume"),
+    help: "Continue from the pair's checkpoint (in $BUCKET_DELTA_STATE_DIR, else ~/.local/state/bucket-delta).")
   var resume = false
 
   // MARK: Tuning
@@ -107,13 +124,21 @@ public struct CompareCommand: ParsableCommand {
     name: .customLong("range_listers"),
     help: "Key ranges of each bucket listed at once (1 lists each bucket as one stream).")
   var rangeListers: Int = Tuning().rangeListers
-  @Option(name: .customLong("max_attempts"), help: "Attempts per request before giving up (retries with backoff on 5xx, 429, SlowDown, resets).")
+  @Option(
+    name: .customLong("max_attempts"),
+    help: "Attempts per request before giving up (retries with backoff on 5xx, 429, SlowDown, resets).")
   var maxAttempts: Int = 8
-  @Option(name: .customLong("addressing_style"), help: "Bucket addressing of both sides: path or virtual (virtual needs a DNS name).")
+  @Option(
+    name: .customLong("addressing_style"),
+    help: "Bucket addressing of both sides: path or virtual (virtual needs a DNS name).")
   var addressingStyle: AddressingOption = .path
-  @Option(name: .customLong("source_addressing_style"), help: "Bucket addressing of the source (overrides --addressing_style).")
+  @Option(
+    name: .customLong("source_addressing_style"),
+    help: "Bucket addressing of the source (overrides --addressing_style).")
   var sourceAddressingStyle: AddressingOption?
-  @Option(name: .customLong("destination_addressing_style"), help: "Bucket addressing of the destination (overrides --addressing_style).")
+  @Option(
+    name: .customLong("destination_addressing_style"),
+    help: "Bucket addressing of the destination (overrides --addressing_style).")
   var destinationAddressingStyle: AddressingOption?
   @Option(name: .customLong("log_level"), help: "Log verbosity: DEBUG, INFO, WARN or ERROR.")
   var logLevel: LogLevelOption = .INFO
@@ -146,7 +171,8 @@ public struct CompareCommand: ParsableCommand {
     logger.info("Log level set to \(logLevel.rawValue)")
     if config.secretsOnCommandLine {
       logger.warning(
-        "A secret key was given on the command line, where other users of this machine can read it (ps, /proc). Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment or use --source_profile/--destination_profile instead")
+        "A secret key was given on the command line, where other users of this machine can read it (ps, /proc). Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment or use --source_profile/--destination_profile instead"
+      )
     }
     var manifest = SinglePairRun(config: config, logger: logger, startTime: startTime).manifest()
     let problems = options.apply(to: &manifest)

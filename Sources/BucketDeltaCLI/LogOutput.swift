@@ -1,11 +1,12 @@
+import BucketDelta
+import Foundation
+import Logging
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import BucketDelta
-import Foundation
-import Logging
 
 /// Log lines in the shape of the tool we replace, on stderr:
 /// `[2025-01-15 10:30:15 - INFO] - Listing all objects from source bucket: photos`.

@@ -57,7 +57,8 @@ struct ManifestOverrides: ParsableArguments {
     if !selected.isEmpty {
       let known = Set(m.pairs.map(\.name))
       for name in selected where !known.contains(name) {
-        problems.append("--pair \(name): no such pair in the manifest (pairs: \(m.pairs.map(\.name).joined(separator: ", ")))")
+        problems.append(
+          "--pair \(name): no such pair in the manifest (pairs: \(m.pairs.map(\.name).joined(separator: ", ")))")
       }
       m.pairs = m.pairs.filter { selected.contains($0.name) }
     }
@@ -72,13 +73,16 @@ struct RunCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "run",
     abstract: "Compare the bucket pairs of a YAML manifest.",
-    discussion: "Exit status: 0 every pair identical, 1 some pair differs and none failed, 2 a pair failed or did not complete.")
+    discussion:
+      "Exit status: 0 every pair identical, 1 some pair differs and none failed, 2 a pair failed or did not complete.")
 
   @Argument(help: "The manifest (YAML; see schemas/manifest.schema.json).")
   var manifest: String
   @Option(name: .customLong("pair"), help: "Run only this pair (repeatable).")
   var pairs: [String] = []
-  @Flag(name: .customLong("resume"), help: "Continue unfinished pairs from their checkpoints; finished pairs are not redone.")
+  @Flag(
+    name: .customLong("resume"),
+    help: "Continue unfinished pairs from their checkpoints; finished pairs are not redone.")
   var resume = false
   @OptionGroup var overrides: ManifestOverrides
   @OptionGroup var options: RunOptions
@@ -118,7 +122,9 @@ struct ValidateCommand: ParsableCommand {
   func run() throws {
     do {
       let m = try ManifestDecoder.load(file: manifest)
-      print("\(manifest): OK: \(m.endpoints.count) endpoints, \(m.pairs.count) pairs (\(m.pairs.map(\.name).joined(separator: ", ")))")
+      print(
+        "\(manifest): OK: \(m.endpoints.count) endpoints, \(m.pairs.count) pairs (\(m.pairs.map(\.name).joined(separator: ", ")))"
+      )
     } catch {
       writeStandardError(error.description + "\n")
       throw ExitCode(ExitStatus.error.rawValue)

@@ -10,21 +10,33 @@ struct RunOptions: ParsableArguments {
     name: .customLong("max_requests_per_second"),
     help: "Cap on requests per second to each endpoint's server, for the whole run (all processes).")
   var maxRequestsPerSecond: Double?
-  @Option(name: .customLong("request_timeout"), help: "Seconds before one HTTP request is abandoned and retried (default 120).")
+  @Option(
+    name: .customLong("request_timeout"),
+    help: "Seconds before one HTTP request is abandoned and retried (default 120).")
   var requestTimeout: Double?
-  @Option(name: .customLong("ca_bundle"), help: "PEM file of CA certificates to trust for HTTPS endpoints (default: $AWS_CA_BUNDLE, else the system's).")
+  @Option(
+    name: .customLong("ca_bundle"),
+    help: "PEM file of CA certificates to trust for HTTPS endpoints (default: $AWS_CA_BUNDLE, else the system's).")
   var caBundle: String?
-  @Flag(name: .customLong("insecure_skip_tls_verify"), help: "Do not verify HTTPS certificates (warned about on every run).")
+  @Flag(
+    name: .customLong("insecure_skip_tls_verify"), help: "Do not verify HTTPS certificates (warned about on every run)."
+  )
   var insecureSkipTLSVerify = false
-  @Option(name: .customLong("junit"), help: "Also write a JUnit XML file: one test case per pair, failed when it differs or errored.")
+  @Option(
+    name: .customLong("junit"),
+    help: "Also write a JUnit XML file: one test case per pair, failed when it differs or errored.")
   var junit: String?
-  @Option(name: .customLong("metrics-file"), help: "Also write a Prometheus textfile (node_exporter textfile collector) with per-pair gauges.")
+  @Option(
+    name: .customLong("metrics-file"),
+    help: "Also write a Prometheus textfile (node_exporter textfile collector) with per-pair gauges.")
   var metricsFile: String?
   @Flag(inversion: .prefixedNo, help: "Show a live progress line (default: only when stderr is a terminal).")
   var progress: Bool?
   @Flag(
     name: .customLong("allow_empty"),
-    help: "Accept a pair whose two listings are both empty (status empty, exit 0); without it such a pair fails with exit 2.")
+    help:
+      "Accept a pair whose two listings are both empty (status empty, exit 0); without it such a pair fails with exit 2."
+  )
   var allowEmpty = false
 
   /// Applies the options to `m`; returns the problems with their values.
@@ -39,8 +51,11 @@ struct RunOptions: ParsableArguments {
     }
     if let v = requestTimeout {
       let range = Tuning.requestTimeoutRange
-      if range.contains(v) { m.tuning.requestTimeout = v } else {
-        problems.append("--request_timeout must be between \(Int(range.lowerBound)) and \(Int(range.upperBound)) seconds, got \(v)")
+      if range.contains(v) {
+        m.tuning.requestTimeout = v
+      } else {
+        problems.append(
+          "--request_timeout must be between \(Int(range.lowerBound)) and \(Int(range.upperBound)) seconds, got \(v)")
       }
     }
     if let ca = caBundle {

@@ -46,7 +46,8 @@ extension CompareCommand {
     var problems: [String] = []
 
     func side(
-      _ name: String, bucket: String?, endpoint: String?, access: String?, secret: String?, profile: String?, region: String,
+      _ name: String, bucket: String?, endpoint: String?, access: String?, secret: String?, profile: String?,
+      region: String,
       prefix: String, addressing: AddressingOption
     ) -> SideConfig? {
       var ok = true
@@ -84,7 +85,8 @@ extension CompareCommand {
           source = r.source
         case .failure(let e):
           problems.append(
-            "credentials for the \(name): \(e.description) (or pass --\(name)_profile, or --\(name)_access_key and --\(name)_secret_key)")
+            "credentials for the \(name): \(e.description) (or pass --\(name)_profile, or --\(name)_access_key and --\(name)_secret_key)"
+          )
         }
       }
       guard ok, let ep, let credentials else { return nil }
@@ -107,7 +109,10 @@ extension CompareCommand {
     if output.isEmpty {
       problems.append("--output_file is required")
     } else if output == ReportFile.standardOutput {
-      if resume { problems.append("--resume needs a report file: a report written to standard output (--output_file -) cannot be continued") }
+      if resume {
+        problems.append(
+          "--resume needs a report file: a report written to standard output (--output_file -) cannot be continued")
+      }
     } else {
       let dir = URL(fileURLWithPath: output).deletingLastPathComponent().path
       var isDir: ObjCBool = false

@@ -28,10 +28,13 @@ struct SinglePairRun {
     let pair = PairConfig(
       name: "\(config.source.bucket)-to-\(config.destination.bucket)",
       source: PairSide(endpoint: "source", bucket: config.source.bucket, prefix: config.source.prefix),
-      destination: PairSide(endpoint: "destination", bucket: config.destination.bucket, prefix: config.destination.prefix),
+      destination: PairSide(
+        endpoint: "destination", bucket: config.destination.bucket, prefix: config.destination.prefix),
       check: config.deep ? .deep : .shallow, compareObjectTags: config.compareTags, reportPath: config.outputFile)
     return Manifest(
-      endpoints: ["source": endpoint("source", config.source), "destination": endpoint("destination", config.destination)],
+      endpoints: [
+        "source": endpoint("source", config.source), "destination": endpoint("destination", config.destination),
+      ],
       tuning: tuning,
       output: OutputConfig(
         dir: URL(fileURLWithPath: config.outputFile).deletingLastPathComponent().path, format: config.format,

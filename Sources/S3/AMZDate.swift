@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Foundation
 
 /// The two date spellings SigV4 uses, computed with `gmtime_r` (no formatter, no locale).
 public struct AMZDate: Sendable, Equatable {

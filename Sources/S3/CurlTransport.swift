@@ -146,7 +146,8 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
       return .failure(
         TransportError(
           kind: .reset,
-          message: "the response's header section was cut off (the connection closed before the empty line that ends it)"))
+          message:
+            "the response's header section was cut off (the connection closed before the empty line that ends it)"))
     }
     return .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body))
   }
@@ -164,16 +165,20 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
       return TransportError(
         kind: .tls,
         message:
-          "the server's TLS certificate is not trusted (\(text), curl error \(code.rawValue)). If the endpoint uses a private CA, set ca_bundle in the manifest (or AWS_CA_BUNDLE) to that CA's PEM file")
+          "the server's TLS certificate is not trusted (\(text), curl error \(code.rawValue)). If the endpoint uses a private CA, set ca_bundle in the manifest (or AWS_CA_BUNDLE) to that CA's PEM file"
+      )
     case CURLE_SSL_CACERT_BADFILE:
       return TransportError(
-        kind: .tls, message: "cannot use the CA bundle (\(text), curl error \(code.rawValue)): check the ca_bundle / AWS_CA_BUNDLE path")
+        kind: .tls,
+        message:
+          "cannot use the CA bundle (\(text), curl error \(code.rawValue)): check the ca_bundle / AWS_CA_BUNDLE path")
     case CURLE_SSL_CONNECT_ERROR:
       // What an https:// URL gets from a port that serves plain HTTP.
       return TransportError(
         kind: .tls,
         message:
-          "the TLS handshake failed (\(text), curl error \(code.rawValue)): the server probably does not speak TLS on that port; use http:// if it serves plain HTTP there, or the port where it serves HTTPS")
+          "the TLS handshake failed (\(text), curl error \(code.rawValue)): the server probably does not speak TLS on that port; use http:// if it serves plain HTTP there, or the port where it serves HTTPS"
+      )
     case CURLE_SSL_CERTPROBLEM:
       kind = .tls
     default: kind = .other
@@ -181,7 +186,9 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     return TransportError(kind: kind, message: "\(text) (curl error \(code.rawValue))")
   }
 
-  fileprivate static func append(body ptr: UnsafeMutablePointer<CChar>?, count: Int, to raw: UnsafeMutableRawPointer?) -> Int {
+  fileprivate static func append(body ptr: UnsafeMutablePointer<CChar>?, count: Int, to raw: UnsafeMutableRawPointer?)
+    -> Int
+  {
     guard let raw else { return 0 }
     let t = Unmanaged<Transfer>.fromOpaque(raw).takeUnretainedValue()
     if t.body.count + count > t.request.maxResponseBytes {
@@ -194,7 +201,9 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     return count
   }
 
-  fileprivate static func append(header ptr: UnsafeMutablePointer<CChar>?, count: Int, to raw: UnsafeMutableRawPointer?) -> Int {
+  fileprivate static func append(header ptr: UnsafeMutablePointer<CChar>?, count: Int, to raw: UnsafeMutableRawPointer?)
+    -> Int
+  {
     guard let raw, let ptr else { return count }
     let t = Unmanaged<Transfer>.fromOpaque(raw).takeUnretainedValue()
     // Byte-level parsing (this runs for every header of every response): the name is ASCII and

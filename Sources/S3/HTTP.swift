@@ -1,3 +1,5 @@
+import Foundation
+
 /// One HTTP request as the transport sends it.
 public struct HTTPRequest: Sendable {
   public var method: String
@@ -89,8 +91,6 @@ extension HTTPTransport {
     return box.wait()
   }
 }
-
-import Foundation
 
 final class ResultBox: @unchecked Sendable {
   // @unchecked: `result` is guarded by `condition`.

@@ -94,9 +94,21 @@ public final class RequestGovernor: @unchecked Sendable {
   }
 
   /// The current concurrency limit.
-  public var currentLimit: Int { condition.lock(); defer { condition.unlock() }; return max(1, Int(limit)) }
+  public var currentLimit: Int {
+    condition.lock()
+    defer { condition.unlock() }
+    return max(1, Int(limit))
+  }
   /// Throttling answers seen.
-  public var throttles: Int { condition.lock(); defer { condition.unlock() }; return _throttles }
+  public var throttles: Int {
+    condition.lock()
+    defer { condition.unlock() }
+    return _throttles
+  }
   /// Times the limit was lowered.
-  public var decreases: Int { condition.lock(); defer { condition.unlock() }; return _decreases }
+  public var decreases: Int {
+    condition.lock()
+    defer { condition.unlock() }
+    return _decreases
+  }
 }

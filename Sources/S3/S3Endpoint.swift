@@ -25,7 +25,8 @@ public struct S3Endpoint: Sendable, CustomStringConvertible {
     else { throw EndpointError(url: url, reason: "must start with http:// or https://") }
     guard let host = c.host, !host.isEmpty else { throw EndpointError(url: url, reason: "has no host") }
     guard c.user == nil, c.password == nil else {
-      throw EndpointError(url: "\(scheme)://\(host)", reason: "must not contain credentials; use the access/secret key options")
+      throw EndpointError(
+        url: "\(scheme)://\(host)", reason: "must not contain credentials; use the access/secret key options")
     }
     guard c.query == nil, c.fragment == nil else {
       throw EndpointError(url: url, reason: "must not have a query or fragment")
@@ -38,13 +39,15 @@ public struct S3Endpoint: Sendable, CustomStringConvertible {
       throw EndpointError(
         url: url,
         reason:
-          "has a path ('\(path)'): give the server only (\(scheme)://\(c.percentEncodedHost ?? host)\(c.port.map { ":\($0)" } ?? "")) and name the bucket in the bucket setting (source.bucket/destination.bucket of the pair in a manifest, --source_bucket_name/--destination_bucket_name on the command line)")
+          "has a path ('\(path)'): give the server only (\(scheme)://\(c.percentEncodedHost ?? host)\(c.port.map { ":\($0)" } ?? "")) and name the bucket in the bucket setting (source.bucket/destination.bucket of the pair in a manifest, --source_bucket_name/--destination_bucket_name on the command line)"
+      )
     }
     if addressing == .virtual && Self.isIPAddress(host) {
       throw EndpointError(
         url: url,
         reason:
-          "is an IP address, but virtual-hosted addressing puts the bucket into the host name (BUCKET.\(host) cannot be resolved): use addressing_style: path (--addressing_style path), or a DNS name for the endpoint")
+          "is an IP address, but virtual-hosted addressing puts the bucket into the host name (BUCKET.\(host) cannot be resolved): use addressing_style: path (--addressing_style path), or a DNS name for the endpoint"
+      )
     }
     self.scheme = scheme
     self.host = host
@@ -58,7 +61,10 @@ public struct S3Endpoint: Sendable, CustomStringConvertible {
   static func isIPAddress(_ host: String) -> Bool {
     if host.contains(":") { return true }
     let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-    return parts.count == 4 && parts.allSatisfy { p in !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isASCII) && p.allSatisfy(\.isNumber) && Int(p)! <= 255 }
+    return parts.count == 4
+      && parts.allSatisfy { p in
+        !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isASCII) && p.allSatisfy(\.isNumber) && Int(p)! <= 255
+      }
   }
 
   /// `host[:port]` as sent in the Host header (the port only when it is not the scheme's default).

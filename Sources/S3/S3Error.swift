@@ -98,8 +98,13 @@ public struct S3Error: Error, Sendable, LocalizedError, CustomStringConvertible 
     ]
     guard status == 301 || status == 307 || redirectCodes.contains(code) else { return nil }
     var s = "The bucket '\(bucket)' is not served by this endpoint and region"
-    if let bucketRegion { s += ": it is in region \(bucketRegion) (set region: \(bucketRegion) for this endpoint, or --source_region/--destination_region \(bucketRegion))" }
-    if let redirectEndpoint { s += (bucketRegion == nil ? ": " : "; ") + "the server asks for endpoint \(redirectEndpoint)" }
+    if let bucketRegion {
+      s +=
+        ": it is in region \(bucketRegion) (set region: \(bucketRegion) for this endpoint, or --source_region/--destination_region \(bucketRegion))"
+    }
+    if let redirectEndpoint {
+      s += (bucketRegion == nil ? ": " : "; ") + "the server asks for endpoint \(redirectEndpoint)"
+    }
     if bucketRegion == nil && redirectEndpoint == nil {
       s += ": set the bucket's region and that region's endpoint URL"
     }
@@ -111,7 +116,9 @@ public struct S3Error: Error, Sendable, LocalizedError, CustomStringConvertible 
     case "SignatureDoesNotMatch": return "Check the secret key and the region"
     case "InvalidAccessKeyId": return "Check the access key"
     case "AccessDenied":
-      let extra = operation == "GetObjectTagging" ? " (or set compare_object_tags: false, --compare_object_tags false, to compare without tags)" : ""
+      let extra =
+        operation == "GetObjectTagging"
+        ? " (or set compare_object_tags: false, --compare_object_tags false, to compare without tags)" : ""
       return "The credentials lack \(permission(for: operation)) on this bucket\(extra)"
     case "NoSuchBucket": return "Check the bucket name and the endpoint"
     default: return nil

@@ -56,7 +56,8 @@ struct BadInputTests {
   @Test(
     "A server that answers garbage or breaks the listing protocol",
     arguments: [
-      ("garbage", "invalid response"), ("truncated-no-token", "IsTruncated is true but there is no NextContinuationToken"),
+      ("garbage", "invalid response"),
+      ("truncated-no-token", "IsTruncated is true but there is no NextContinuationToken"),
       ("repeat-token", "continuation token repeated"), ("duplicate", "returned the key 'a' twice"),
       ("loop", "lists the same keys as an earlier page"),
     ])
@@ -82,7 +83,9 @@ struct BadInputTests {
     let r = try run(
       pairArguments(
         servers: servers, sourceURL: stub.url, sourceBucket: "b", destinationURL: stub.url, destinationBucket: "b",
-        output: report) + ["--shallow_check", "false", "--num_processes", "1", "--output_format", "jsonl", "--max_attempts", "1"])
+        output: report) + [
+          "--shallow_check", "false", "--num_processes", "1", "--output_format", "jsonl", "--max_attempts", "1",
+        ])
     #expect(r.status == 2, "stderr: \(r.stderr.suffix(1500))")
     #expect(r.stderr.contains(expected), "stderr: \(r.stderr.suffix(1500))")
     #expect(r.stderr.contains("HeadObject on bucket 'b' key 'a' at \(stub.url)"))
@@ -90,7 +93,8 @@ struct BadInputTests {
     #expect(lines.count == 2 && lines.allSatisfy { $0.contains("\"status\":\"error\"") }, "\(lines)")
   }
 
-  @Test("A listing that goes backwards across pages is listed again and sorted (the log says so); all keys are compared")
+  @Test(
+    "A listing that goes backwards across pages is listed again and sorted (the log says so); all keys are compared")
   func backwards() throws {
     let stub = try StubServer(mode: "backwards")
     let dir = try temporaryDirectory()
@@ -139,7 +143,8 @@ struct BadInputTests {
         output: dir.appendingPathComponent("r.txt").path) + ["--max_attempts", "2", "--request_timeout", "2"])
     let elapsed = Date().timeIntervalSince(started)
     #expect(r.status == 2)
-    #expect(r.stderr.contains("Timeout was reached") || r.stderr.contains("timed out"), "stderr: \(r.stderr.suffix(1500))")
+    #expect(
+      r.stderr.contains("Timeout was reached") || r.stderr.contains("timed out"), "stderr: \(r.stderr.suffix(1500))")
     #expect(r.stderr.contains("after 2 attempts"))
     #expect(elapsed < 30, "\(elapsed) s")
   }

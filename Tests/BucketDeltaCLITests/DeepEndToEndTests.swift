@@ -58,7 +58,8 @@ final class RunningTool {
     var pids = Set<Int32>()
     if let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/task") {
       for t in tasks {
-        let text = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(t)/children", encoding: .utf8)) ?? ""
+        let text =
+          (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(t)/children", encoding: .utf8)) ?? ""
         for p in text.split(separator: " ") { if let v = Int32(p) { pids.insert(v) } }
       }
     }
@@ -76,7 +77,9 @@ struct DeepEndToEndTests {
   let servers: TestServers
   init() throws { servers = try TestServers.fromEnvironment() }
 
-  private func deepRun(url: String, source: String, destination: String, extra: [String] = []) throws -> (ProcessOutput, String) {
+  private func deepRun(url: String, source: String, destination: String, extra: [String] = []) throws -> (
+    ProcessOutput, String
+  ) {
     let dir = try temporaryDirectory()
     let out = dir.appendingPathComponent("report.txt").path
     let r = try runProcess(
@@ -128,9 +131,11 @@ struct DeepEndToEndTests {
     let s = uniqueBucket("notag-src")
     let d = uniqueBucket("notag-dst")
     let truth = try makeDeepPair(servers: servers, url: servers.seaweed, source: s, destination: d)
-    let (r, report) = try deepRun(url: servers.seaweed, source: s, destination: d, extra: ["--compare_object_tags", "false"])
-    let expected = truth.text.filter { line in !truth.tags_only.contains { line.hasPrefix("Difference in Key: \($0),") } }
-      .map { $0.replacingOccurrences(of: "'Tags differ', ", with: "") }
+    let (r, report) = try deepRun(
+      url: servers.seaweed, source: s, destination: d, extra: ["--compare_object_tags", "false"])
+    let expected = truth.text.filter { line in !truth.tags_only.contains { line.hasPrefix("Difference in Key: \($0),") }
+    }
+    .map { $0.replacingOccurrences(of: "'Tags differ', ", with: "") }
     #expect(expected.count == truth.text.count - truth.tags_only.count)
     #expect(r.status == 1, "stderr: \(r.stderr)")
     #expect(report == expected.map { $0 + "\n" }.joined())

@@ -26,7 +26,9 @@ final class FaultProxy {
 
   /// Monotonic arrival time of every request, in seconds.
   func arrivals() -> [Double] {
-    ((try? String(contentsOfFile: portFile + ".times", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Double($0) }
+    ((try? String(contentsOfFile: portFile + ".times", encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+      Double($0)
+    }
   }
 
 }
@@ -36,7 +38,9 @@ struct FaultTests {
   let servers: TestServers
   init() throws { servers = try TestServers.fromEnvironment() }
 
-  private func args(_ url: String, _ pair: (truth: Truth, source: String, destination: String), report: String, deep: Bool) -> [String] {
+  private func args(
+    _ url: String, _ pair: (truth: Truth, source: String, destination: String), report: String, deep: Bool
+  ) -> [String] {
     [
       "--source_bucket_name", pair.source, "--source_endpoint_url", url,
       "--destination_bucket_name", pair.destination, "--destination_endpoint_url", url,
@@ -87,15 +91,20 @@ struct FaultTests {
     let p = try #require(summary.pairs.first)
     let certain = (c["503"] ?? 0) + (c["500"] ?? 0) + (c["stall"] ?? 0)
     let resets = c["reset"] ?? 0
-    #expect(p.retries >= certain && p.retries <= certain + resets + (c["truncated"] ?? 0), "summary \(p.retries) retries, proxy \(c)")
+    #expect(
+      p.retries >= certain && p.retries <= certain + resets + (c["truncated"] ?? 0),
+      "summary \(p.retries) retries, proxy \(c)")
     #expect(p.throttled == c["503"], "summary \(p.throttled) throttled, proxy \(c)")
     let proxied = c["requests"] ?? 0
     #expect(p.requests <= proxied && p.requests >= proxied - resets, "summary \(p.requests) requests, proxy \(c)")
     #expect(r.stderr.contains("retries: \(p.retries), throttled: \(p.throttled)"))
-    print("faults absorbed (\(deep ? "deep" : "shallow")): proxy \(c); summary requests \(p.requests), retries \(p.retries), throttled \(p.throttled)")
+    print(
+      "faults absorbed (\(deep ? "deep" : "shallow")): proxy \(c); summary requests \(p.requests), retries \(p.retries), throttled \(p.throttled)"
+    )
   }
 
-  @Test("max_requests_per_second: no one-second window sees more requests than the cap (coordinator and workers together)")
+  @Test(
+    "max_requests_per_second: no one-second window sees more requests than the cap (coordinator and workers together)")
   func rateCap() throws {
     let s = uniqueBucket("cap-src")
     let d = uniqueBucket("cap-dst")
@@ -106,7 +115,8 @@ struct FaultTests {
     let dir = try temporaryDirectory()
     let report = dir.appendingPathComponent("r.txt").path
     let cap = 80.0
-    let a = args(proxy.url, (Truth(text: [], jsonl: [], objects: 0, differences: 0), s, d), report: report, deep: true)
+    let a =
+      args(proxy.url, (Truth(text: [], jsonl: [], objects: 0, differences: 0), s, d), report: report, deep: true)
       + ["--max_requests_per_second", String(cap)]
     let started = Date()
     let r = try runProcess(try toolPath(), a, environment: env(dir))
@@ -128,7 +138,9 @@ struct FaultTests {
     #expect(span >= Double(t.count) / cap * 0.9, "\(t.count) requests in \(span) s")
     // (With 2 workers each worker may use a third of the cap: about 2/3 of it is reachable.)
     #expect(Double(t.count) / span >= cap * 0.35, "\(t.count) requests in \(span) s")
-    print("rate cap \(cap)/s: \(t.count) requests in \(String(format: "%.1f", span)) s (run \(String(format: "%.1f", elapsed)) s), busiest second \(most)")
+    print(
+      "rate cap \(cap)/s: \(t.count) requests in \(String(format: "%.1f", span)) s (run \(String(format: "%.1f", elapsed)) s), busiest second \(most)"
+    )
   }
 
   @Test("Faults the retries cannot absorb: exit 2, a clear message, and a checkpoint that --resume completes")

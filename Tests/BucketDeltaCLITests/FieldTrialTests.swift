@@ -8,7 +8,8 @@ func boto3Admin(_ servers: TestServers, url: String, _ code: String, _ args: [St
   env["BOTO_EXPERIMENTAL__NO_EMPTY_CONTINUE"] = "true"
   let prelude =
     "import boto3, json, sys; c = boto3.client('s3', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3], region_name='us-east-1'); a = sys.argv[4:]\n"
-  let r = try runProcess(pythonPath(), ["-c", prelude + code, url, servers.accessKey, servers.secretKey] + args, environment: env)
+  let r = try runProcess(
+    pythonPath(), ["-c", prelude + code, url, servers.accessKey, servers.secretKey] + args, environment: env)
   guard r.status == 0 else { throw HarnessError(description: "boto3 snippet failed: \(r.stderr)") }
 }
 
@@ -38,7 +39,8 @@ struct PermissionTests {
     let s = uniqueBucket("deny-src")
     let d = uniqueBucket("deny-dst")
     let truth = try makePair(
-      servers: servers, scenario: "ordered", sourceURL: servers.seaweed, destinationURL: servers.seaweed, sourceBucket: s,
+      servers: servers, scenario: "ordered", sourceURL: servers.seaweed, destinationURL: servers.seaweed,
+      sourceBucket: s,
       destinationBucket: d, extra: ["--bulk", "150"])
     let policy =
       "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"arn:aws:iam::000000000000:user/reader\"},\"Action\":\"\(permission)\",\"Resource\":\"arn:aws:s3:::\(d)/*\"}]}"
@@ -49,7 +51,8 @@ struct PermissionTests {
     env["BUCKET_DELTA_STATE_DIR"] = dir.appendingPathComponent("state").path
     let args = [
       "--source_bucket_name", s, "--source_endpoint_url", servers.seaweed, "--source_access_key", servers.accessKey,
-      "--source_secret_key", servers.secretKey, "--destination_bucket_name", d, "--destination_endpoint_url", servers.seaweed,
+      "--source_secret_key", servers.secretKey, "--destination_bucket_name", d, "--destination_endpoint_url",
+      servers.seaweed,
       "--destination_access_key", reader.access, "--destination_secret_key", reader.secret, "--output_file", out,
       "--shallow_check", "false", "--num_processes", "2", "--num_connections", "2", "--num_objects_report", "20",
     ]
@@ -64,7 +67,9 @@ struct PermissionTests {
     #expect(stop.contains("--resume"))
     #expect(stop.contains("compare_object_tags: false") == (operation == "GetObjectTagging"), "\(stop)")
     #expect(!r.stderr.contains("lack s3:ListBucket/s3:GetObject"))
-    let objects = r.stderr.components(separatedBy: "Total objects processed: ").last.flatMap { Int($0.prefix { $0.isNumber }) }
+    let objects = r.stderr.components(separatedBy: "Total objects processed: ").last.flatMap {
+      Int($0.prefix { $0.isNumber })
+    }
     #expect((objects ?? Int.max) < truth.objects / 2, "stopped early: \(objects ?? -1) of \(truth.objects)")
 
     try boto3Admin(servers, url: servers.seaweed, "c.delete_bucket_policy(Bucket=a[0])", [d])
@@ -103,7 +108,9 @@ struct RoughEdgeTests {
     ]
   }
 
-  @Test("Two empty listings: a warning naming both, status empty, exit 2; with --allow_empty exit 0 (shallow and deep)", arguments: [false, true])
+  @Test(
+    "Two empty listings: a warning naming both, status empty, exit 2; with --allow_empty exit 0 (shallow and deep)",
+    arguments: [false, true])
   func emptyListings(deep: Bool) throws {
     let s = uniqueBucket("empty-src")
     let d = uniqueBucket("empty-dst")
@@ -115,9 +122,13 @@ struct RoughEdgeTests {
       + ["--summary", summaryPath, "--shallow_check", deep ? "false" : "true", "--num_processes", "1"]
     let r = try runProcess(try toolPath(), base, environment: env(dir))
     #expect(r.status == 2, "\(r.stderr.suffix(1500))")
-    #expect(r.stderr.contains(" - WARNING] - both listings are empty: nothing was compared (source \(s)/ at \(servers.seaweed), destination \(d)/ at \(servers.seaweed))"), "\(r.stderr)")
+    #expect(
+      r.stderr.contains(
+        " - WARNING] - both listings are empty: nothing was compared (source \(s)/ at \(servers.seaweed), destination \(d)/ at \(servers.seaweed))"
+      ), "\(r.stderr)")
     #expect(r.stderr.contains("set allow_empty: true for the pair (--allow_empty)"))
-    var summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
+    var summary =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
     var pair = (summary["pairs"] as! [[String: Any]])[0]
     #expect(pair["status"] as? String == "empty")
     #expect(summary["status"] as? String == "error")
@@ -127,7 +138,8 @@ struct RoughEdgeTests {
     let allowed = try runProcess(try toolPath(), base + ["--allow_empty"], environment: env(dir))
     #expect(allowed.status == 0, "\(allowed.stderr.suffix(1500))")
     #expect(allowed.stderr.contains("both listings are empty"))
-    summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
+    summary =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
     pair = (summary["pairs"] as! [[String: Any]])[0]
     #expect(pair["status"] as? String == "empty")
     #expect(pair["error"] == nil)
@@ -156,13 +168,16 @@ struct RoughEdgeTests {
       "the source prefix 'photos' does not end in '/' and also matches keys that only start with it, such as 'photos-old/c.jpg' (compared as '-old/c.jpg'); add a trailing '/' to compare only what is under 'photos/'"
     #expect(r.stderr.components(separatedBy: " - WARNING] - \(warning)").count == 2, "\(r.stderr)")
     #expect(!r.stderr.contains("the destination prefix"))
-    let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
+    let summary =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
     let pair = (summary["pairs"] as! [[String: Any]])[0]
     #expect(pair["warnings"] as? [String] == [warning])
     #expect(try validateAgainstSchema(summaryPath, schema: "summary.schema.json").status == 0)
   }
 
-  @Test("--output_file - writes the report to standard output and the logs to standard error; --log_level ERROR prints no INFO line")
+  @Test(
+    "--output_file - writes the report to standard output and the logs to standard error; --log_level ERROR prints no INFO line"
+  )
   func reportOnStandardOutput() throws {
     let s = uniqueBucket("out-src")
     let d = uniqueBucket("out-dst")
@@ -177,18 +192,21 @@ struct RoughEdgeTests {
     #expect(r.stdout == truth.text.map { $0 + "\n" }.joined())
     #expect(r.stderr.contains("Total objects processed: \(truth.objects)"))
     #expect(existed || !FileManager.default.fileExists(atPath: cwdDash), "a file named '-' was created")
-    let resumed = try runProcess(try toolPath(), args(s, d, url: servers.moto, output: "-") + ["--resume"], environment: env(dir))
+    let resumed = try runProcess(
+      try toolPath(), args(s, d, url: servers.moto, output: "-") + ["--resume"], environment: env(dir))
     #expect(resumed.status == 2)
     #expect(resumed.stderr.contains("--resume needs a report file"))
 
     let quiet = try runProcess(
-      try toolPath(), args(s, d, url: servers.moto, output: dir.appendingPathComponent("q.txt").path) + ["--log_level", "ERROR"],
+      try toolPath(),
+      args(s, d, url: servers.moto, output: dir.appendingPathComponent("q.txt").path) + ["--log_level", "ERROR"],
       environment: env(dir))
     #expect(quiet.status == 1)
     #expect(quiet.stderr.isEmpty, "\(quiet.stderr)")
   }
 
-  @Test("A run that fails before comparing leaves no report; tries with other report paths leave one checkpoint per pair")
+  @Test(
+    "A run that fails before comparing leaves no report; tries with other report paths leave one checkpoint per pair")
   func failedRunsLeaveNoDebris() throws {
     let dir = try temporaryDirectory()
     let missing = uniqueBucket("no-such")
@@ -211,18 +229,18 @@ struct RoughEdgeTests {
     let dir = try temporaryDirectory()
     let manifest = dir.appendingPathComponent("m.yaml").path
     try """
-      version: 1
-      endpoints:
-        sw: { url: "\(servers.seaweed)", access_key_env: BD_FT_AK, secret_key_env: BD_FT_SK }
-      defaults:
-        check: deep
-        tuning: { num_processes: 2, num_connections: 1, max_queue_size: 4, num_objects_report: 25 }
-      output: { dir: "\(dir.path)/reports" }
-      pairs:
-        - name: env
-          source:      { endpoint: sw, bucket: \(pair.source) }
-          destination: { endpoint: sw, bucket: \(pair.destination) }
-      """.write(toFile: manifest, atomically: true, encoding: .utf8)
+    version: 1
+    endpoints:
+      sw: { url: "\(servers.seaweed)", access_key_env: BD_FT_AK, secret_key_env: BD_FT_SK }
+    defaults:
+      check: deep
+      tuning: { num_processes: 2, num_connections: 1, max_queue_size: 4, num_objects_report: 25 }
+    output: { dir: "\(dir.path)/reports" }
+    pairs:
+      - name: env
+        source:      { endpoint: sw, bucket: \(pair.source) }
+        destination: { endpoint: sw, bucket: \(pair.destination) }
+    """.write(toFile: manifest, atomically: true, encoding: .utf8)
     var e = env(dir)
     e["BD_FT_AK"] = servers.accessKey
     e["BD_FT_SK"] = servers.secretKey
@@ -237,8 +255,12 @@ struct RoughEdgeTests {
     try p.run()
     var environments: [[String]] = []
     for _ in 0..<1000 {
-      let children = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/task/\(p.processIdentifier)/children", encoding: .utf8)) ?? ""
-      environments = children.split(separator: " ").compactMap { Int32($0) }.map(processEnvironment).filter { !$0.isEmpty }
+      let children =
+        (try? String(
+          contentsOfFile: "/proc/\(p.processIdentifier)/task/\(p.processIdentifier)/children", encoding: .utf8)) ?? ""
+      environments = children.split(separator: " ").compactMap { Int32($0) }.map(processEnvironment).filter {
+        !$0.isEmpty
+      }
       if environments.count == 2 { break }
       usleep(10_000)
     }
@@ -261,14 +283,17 @@ struct ActionableErrorTests {
   let servers: TestServers
   init() throws { servers = try TestServers.fromEnvironment() }
 
-  private func run(source: String, destination: String, bucket: String = "b", extra: [String] = []) throws -> ProcessOutput {
+  private func run(source: String, destination: String, bucket: String = "b", extra: [String] = []) throws
+    -> ProcessOutput
+  {
     let dir = try temporaryDirectory()
     var env = ProcessInfo.processInfo.environment
     env["BUCKET_DELTA_STATE_DIR"] = dir.appendingPathComponent("state").path
     return try runProcess(
       try toolPath(),
       pairArguments(
-        servers: servers, sourceURL: source, sourceBucket: bucket, destinationURL: destination, destinationBucket: bucket,
+        servers: servers, sourceURL: source, sourceBucket: bucket, destinationURL: destination,
+        destinationBucket: bucket,
         output: dir.appendingPathComponent("r.txt").path) + ["--max_attempts", "2"] + extra, environment: env)
   }
 
@@ -289,7 +314,10 @@ struct ActionableErrorTests {
     let r = try run(source: stub.url, destination: stub.url)
     #expect(r.status == 2)
     #expect(r.stderr.contains("HTTP 301 PermanentRedirect"), "\(r.stderr.suffix(1500))")
-    #expect(r.stderr.contains("it is in region eu-west-1 (set region: eu-west-1 for this endpoint, or --source_region/--destination_region eu-west-1)"))
+    #expect(
+      r.stderr.contains(
+        "it is in region eu-west-1 (set region: eu-west-1 for this endpoint, or --source_region/--destination_region eu-west-1)"
+      ))
     #expect(r.stderr.contains("the server asks for endpoint b.s3.eu-west-1.amazonaws.com"))
     #expect(!r.stderr.contains("Retrying"), "a redirect is final")
   }
@@ -299,46 +327,56 @@ struct ActionableErrorTests {
     let https = servers.seaweed.replacingOccurrences(of: "http://", with: "https://")
     let r = try run(source: https, destination: servers.seaweed)
     #expect(r.status == 2)
-    #expect(r.stderr.contains("the server probably does not speak TLS on that port; use http://"), "\(r.stderr.suffix(1500))")
+    #expect(
+      r.stderr.contains("the server probably does not speak TLS on that port; use http://"), "\(r.stderr.suffix(1500))")
   }
 
-  @Test("A bucket in the endpoint URL's path is refused before any request, pointing to the bucket setting (flags and manifest)")
+  @Test(
+    "A bucket in the endpoint URL's path is refused before any request, pointing to the bucket setting (flags and manifest)"
+  )
   func bucketInURL() throws {
     let r = try run(source: servers.seaweed + "/mybucket", destination: servers.seaweed)
     #expect(r.status == 2)
     #expect(
       r.stderr.contains(
-        "--source_endpoint_url: endpoint URL '\(servers.seaweed)/mybucket' has a path ('/mybucket'): give the server only (\(servers.seaweed)) and name the bucket in the bucket setting"),
+        "--source_endpoint_url: endpoint URL '\(servers.seaweed)/mybucket' has a path ('/mybucket'): give the server only (\(servers.seaweed)) and name the bucket in the bucket setting"
+      ),
       "\(r.stderr)")
     #expect(!r.stderr.contains("Listing all objects"))
     let dir = try temporaryDirectory()
     let manifest = dir.appendingPathComponent("m.yaml").path
     try """
-      version: 1
-      endpoints:
-        sw: { url: "\(servers.seaweed)/mybucket/", access_key_env: BD_T_AK, secret_key_env: BD_T_SK }
-      pairs:
-        - name: p
-          source:      { endpoint: sw, bucket: a }
-          destination: { endpoint: sw, bucket: b }
-      """.write(toFile: manifest, atomically: true, encoding: .utf8)
+    version: 1
+    endpoints:
+      sw: { url: "\(servers.seaweed)/mybucket/", access_key_env: BD_T_AK, secret_key_env: BD_T_SK }
+    pairs:
+      - name: p
+        source:      { endpoint: sw, bucket: a }
+        destination: { endpoint: sw, bucket: b }
+    """.write(toFile: manifest, atomically: true, encoding: .utf8)
     var env = ProcessInfo.processInfo.environment
     env["BD_T_AK"] = "k"
     env["BD_T_SK"] = "s"
     let v = try runProcess(try toolPath(), ["validate", manifest], environment: env)
     #expect(v.status == 2)
     #expect(v.stderr.contains("m.yaml:3:"), "\(v.stderr)")
-    #expect(v.stderr.contains("endpoints.sw.url: endpoint URL '\(servers.seaweed)/mybucket/' has a path ('/mybucket')"), "\(v.stderr)")
+    #expect(
+      v.stderr.contains("endpoints.sw.url: endpoint URL '\(servers.seaweed)/mybucket/' has a path ('/mybucket')"),
+      "\(v.stderr)")
   }
 
   @Test("Virtual-hosted addressing with an IP address is refused at validation; per-side flags set each side")
   func virtualWithIP() throws {
     let r = try run(source: servers.seaweed, destination: servers.moto, extra: ["--addressing_style", "virtual"])
     #expect(r.status == 2)
-    #expect(r.stderr.contains("--source_endpoint_url: endpoint URL '\(servers.seaweed)' is an IP address, but virtual-hosted addressing"), "\(r.stderr)")
+    #expect(
+      r.stderr.contains(
+        "--source_endpoint_url: endpoint URL '\(servers.seaweed)' is an IP address, but virtual-hosted addressing"),
+      "\(r.stderr)")
     #expect(r.stderr.contains("--destination_endpoint_url: endpoint URL '\(servers.moto)' is an IP address"))
     #expect(!r.stderr.contains("resolve host"))
-    let one = try run(source: servers.seaweed, destination: servers.moto, extra: ["--destination_addressing_style", "virtual"])
+    let one = try run(
+      source: servers.seaweed, destination: servers.moto, extra: ["--destination_addressing_style", "virtual"])
     #expect(one.status == 2)
     #expect(!one.stderr.contains("--source_endpoint_url"), "\(one.stderr)")
     #expect(one.stderr.contains("--destination_endpoint_url: endpoint URL '\(servers.moto)' is an IP address"))
@@ -349,7 +387,9 @@ struct ActionableErrorTests {
       destinationBucket: s + "-d", extra: ["--bulk", "3"])
     let ok = try run(
       source: servers.moto, destination: servers.moto, bucket: s,
-      extra: ["--addressing_style", "virtual", "--source_addressing_style", "path", "--destination_addressing_style", "path"])
+      extra: [
+        "--addressing_style", "virtual", "--source_addressing_style", "path", "--destination_addressing_style", "path",
+      ])
     #expect(ok.status == 0, "a bucket compared with itself, both sides path-style: \(ok.stderr.suffix(1500))")
   }
 }

@@ -30,26 +30,26 @@ struct ManifestEndToEndTests {
     let dir = try temporaryDirectory()
     let manifest = dir.appendingPathComponent("m.yaml").path
     try """
-      version: 1
-      endpoints:
-        sw:     { url: "\(servers.seaweed)", access_key_env: BD_T_AK, secret_key_env: BD_T_SK }
-        sw-bad: { url: "\(servers.seaweed)", access_key_env: BD_T_AK, secret_key_env: BD_T_BAD }
-        moto:   { url: "\(servers.moto)", access_key_env: BD_T_AK, secret_key_env: BD_T_SK }
-      defaults:
-        tuning: { num_processes: 2, num_connections: 4 }
-      output: { dir: "\(dir.path)/reports", summary: "\(dir.path)/reports/summary.json" }
-      pairs:
-        - name: same
-          source:      { endpoint: sw, bucket: \(same.0) }
-          destination: { endpoint: sw, bucket: \(same.1) }
-        - name: diffs
-          source:      { endpoint: moto, bucket: \(diff.0) }
-          destination: { endpoint: moto, bucket: \(diff.1) }
-          check: deep
-        - name: broken
-          source:      { endpoint: sw-bad, bucket: \(same.0) }
-          destination: { endpoint: sw, bucket: \(same.1) }
-      """.write(toFile: manifest, atomically: true, encoding: .utf8)
+    version: 1
+    endpoints:
+      sw:     { url: "\(servers.seaweed)", access_key_env: BD_T_AK, secret_key_env: BD_T_SK }
+      sw-bad: { url: "\(servers.seaweed)", access_key_env: BD_T_AK, secret_key_env: BD_T_BAD }
+      moto:   { url: "\(servers.moto)", access_key_env: BD_T_AK, secret_key_env: BD_T_SK }
+    defaults:
+      tuning: { num_processes: 2, num_connections: 4 }
+    output: { dir: "\(dir.path)/reports", summary: "\(dir.path)/reports/summary.json" }
+    pairs:
+      - name: same
+        source:      { endpoint: sw, bucket: \(same.0) }
+        destination: { endpoint: sw, bucket: \(same.1) }
+      - name: diffs
+        source:      { endpoint: moto, bucket: \(diff.0) }
+        destination: { endpoint: moto, bucket: \(diff.1) }
+        check: deep
+      - name: broken
+        source:      { endpoint: sw-bad, bucket: \(same.0) }
+        destination: { endpoint: sw, bucket: \(same.1) }
+    """.write(toFile: manifest, atomically: true, encoding: .utf8)
     var env = ProcessInfo.processInfo.environment
     env["BUCKET_DELTA_STATE_DIR"] = dir.appendingPathComponent("state").path
     env["BD_T_AK"] = servers.accessKey
@@ -105,7 +105,8 @@ struct ManifestEndToEndTests {
     #expect(
       try String(contentsOfFile: reports.appendingPathComponent("diffs.txt").path, encoding: .utf8)
         == truth.text.map { $0 + "\n" }.joined())
-    let onlySame = try runProcess(try toolPath(), ["run", manifest, "--pair", "same", "--shallow_check", "false"], environment: env)
+    let onlySame = try runProcess(
+      try toolPath(), ["run", manifest, "--pair", "same", "--shallow_check", "false"], environment: env)
     #expect(onlySame.status == 0, "stderr: \(onlySame.stderr)")
     #expect(onlySame.stderr.contains("deep-check worker processes"))
     let unknown = try runProcess(try toolPath(), ["run", manifest, "--pair", "nope"], environment: env)
@@ -118,19 +119,23 @@ struct ManifestEndToEndTests {
     let dir = try temporaryDirectory()
     let manifest = dir.appendingPathComponent("bad.yaml").path
     try """
-      version: 1
-      endpoints:
-        a: { url: "http://127.0.0.1:9", access_key_env: BD_UNSET_AK_1, secret_key_env: BD_UNSET_SK_1 }
-      pairs:
-        - name: p
-          source: { endpoint: a, bucket: x }
-          destination: { endpoint: b, bucket: y }
-      """.write(toFile: manifest, atomically: true, encoding: .utf8)
+    version: 1
+    endpoints:
+      a: { url: "http://127.0.0.1:9", access_key_env: BD_UNSET_AK_1, secret_key_env: BD_UNSET_SK_1 }
+    pairs:
+      - name: p
+        source: { endpoint: a, bucket: x }
+        destination: { endpoint: b, bucket: y }
+    """.write(toFile: manifest, atomically: true, encoding: .utf8)
     for sub in ["validate", "run"] {
       let r = try runProcess(try toolPath(), [sub, manifest])
       #expect(r.status == 2)
-      #expect(r.stderr.contains("\(manifest):3:51: error: endpoints.a.access_key_env: environment variable BD_UNSET_AK_1 is not set"), "\(r.stderr)")
-      #expect(r.stderr.contains("\(manifest):7:30: error: pairs[0].destination.endpoint: 'b' is not defined under endpoints"))
+      #expect(
+        r.stderr.contains(
+          "\(manifest):3:51: error: endpoints.a.access_key_env: environment variable BD_UNSET_AK_1 is not set"),
+        "\(r.stderr)")
+      #expect(
+        r.stderr.contains("\(manifest):7:30: error: pairs[0].destination.endpoint: 'b' is not defined under endpoints"))
       #expect(!r.stderr.contains("Listing all objects"))
     }
   }

@@ -34,7 +34,10 @@ func comparableSummary(_ path: String) throws -> String {
   for k in ["started_at", "finished_at"] { top[k] = nil }
   top["pairs"] = (json["pairs"] as? [[String: Any]] ?? []).map { p in
     var p = p
-    for k in ["duration_seconds", "objects_per_second", "resumed", "worker_restarts", "report", "requests", "retries", "throttled"] { p[k] = nil }
+    for k in [
+      "duration_seconds", "objects_per_second", "resumed", "worker_restarts", "report", "requests", "retries",
+      "throttled",
+    ] { p[k] = nil }
     return p
   }
   return String(decoding: try JSONSerialization.data(withJSONObject: top, options: [.sortedKeys]), as: UTF8.self)
@@ -53,7 +56,9 @@ struct ResumeTests {
     return env
   }
 
-  private func arguments(_ pair: (truth: Truth, source: String, destination: String), report: String, summary: String, deep: Bool) -> [String] {
+  private func arguments(
+    _ pair: (truth: Truth, source: String, destination: String), report: String, summary: String, deep: Bool
+  ) -> [String] {
     [
       "--source_bucket_name", pair.source, "--source_endpoint_url", servers.seaweed,
       "--destination_bucket_name", pair.destination, "--destination_endpoint_url", servers.seaweed,
@@ -69,7 +74,9 @@ struct ResumeTests {
     // One stream per side on the pair with SeaweedFS's out-of-order names (which key ranges would
     // detect and fall back from); key ranges of 50-key pages on a pair it lists in byte order.
     let pair = try (rangeListers == 1 ? resumePair : orderedResumePair).get()
-    func arguments(_ pair: (truth: Truth, source: String, destination: String), report: String, summary: String, deep: Bool) -> [String] {
+    func arguments(
+      _ pair: (truth: Truth, source: String, destination: String), report: String, summary: String, deep: Bool
+    ) -> [String] {
       self.arguments(pair, report: report, summary: summary, deep: deep) + ["--range_listers", String(rangeListers)]
         + (rangeListers > 1 ? ["--list_page_size", "50", "--log_level", "DEBUG"] : [])
     }
@@ -125,7 +132,9 @@ struct ResumeTests {
       var attempts = 0
       while status != 1 && attempts < 5 {
         attempts += 1
-        let checkpoint = (try? FileManager.default.contentsOfDirectory(atPath: state.path))?.first { $0.hasSuffix(".checkpoint") }
+        let checkpoint = (try? FileManager.default.contentsOfDirectory(atPath: state.path))?.first {
+          $0.hasSuffix(".checkpoint")
+        }
         let hasCheckpoint = checkpoint != nil
         var fromBoundary = false
         if let checkpoint, rangeListers > 1,
@@ -141,7 +150,8 @@ struct ResumeTests {
         if hasCheckpoint && killed && attempts == 1 { resumedTrials += 1 }
         if fromBoundary {
           // A checkpoint with a verified boundary is resumed from it, not from the beginning.
-          let log = try String(contentsOfFile: dir.appendingPathComponent("e\(trial)-\(attempts).err").path, encoding: .utf8)
+          let log = try String(
+            contentsOfFile: dir.appendingPathComponent("e\(trial)-\(attempts).err").path, encoding: .utf8)
           #expect(log.contains("a key-range boundary the checkpoint verified"), "trial \(trial)")
           rangeResumes += 1
         }
@@ -150,7 +160,8 @@ struct ResumeTests {
       #expect(try String(contentsOfFile: report, encoding: .utf8) == expectedReport, "trial \(trial)")
       #expect(try comparableSummary(summary) == expectedSummary, "trial \(trial)")
       #expect(
-        (try? FileManager.default.contentsOfDirectory(atPath: state.path))?.contains { $0.hasSuffix(".checkpoint") } != true,
+        (try? FileManager.default.contentsOfDirectory(atPath: state.path))?.contains { $0.hasSuffix(".checkpoint") }
+          != true,
         "the checkpoint is deleted on success")
     }
     // A kill after the first progress line finds a checkpoint, unless it lands after the pair has
@@ -162,7 +173,9 @@ struct ResumeTests {
       // Most resumes start listing at a verified range boundary instead of the beginning.
       #expect(rangeResumes >= 8, "only \(rangeResumes) resumes started at a key-range boundary")
     }
-    print("kill test (deep \(deep), range_listers \(rangeListers)): \(killedTrials) kills, \(resumedTrials) resumed, \(rangeResumes) from a key-range boundary")
+    print(
+      "kill test (deep \(deep), range_listers \(rangeListers)): \(killedTrials) kills, \(resumedTrials) resumed, \(rangeResumes) from a key-range boundary"
+    )
   }
 
   @Test("SIGINT saves a checkpoint and exits 130; --resume finishes correctly")
@@ -192,7 +205,8 @@ struct ResumeTests {
     #expect(resumed.status == 1, "\(resumed.stderr)")
     #expect(resumed.stderr.contains("Resuming from checkpoint"))
     #expect(try String(contentsOfFile: report, encoding: .utf8) == pair.truth.text.map { $0 + "\n" }.joined())
-    let s = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summary))) as? [String: Any])
+    let s = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summary))) as? [String: Any])
     #expect((s["pairs"] as? [[String: Any]])?.first?["resumed"] as? Int == 1)
   }
 

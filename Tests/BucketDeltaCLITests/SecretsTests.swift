@@ -48,7 +48,10 @@ struct SecretsTests {
         // the worker's command line, while it runs; then SIGINT to get a checkpoint written
         var cmdlines = ""
         for _ in 0..<500 {
-          let children = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/task/\(p.processIdentifier)/children", encoding: .utf8)) ?? ""
+          let children =
+            (try? String(
+              contentsOfFile: "/proc/\(p.processIdentifier)/task/\(p.processIdentifier)/children", encoding: .utf8))
+            ?? ""
           for pid in children.split(separator: " ") {
             cmdlines += (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
           }
@@ -69,12 +72,17 @@ struct SecretsTests {
         }
         for f in (try? FileManager.default.contentsOfDirectory(atPath: state.path)) ?? [] {
           everything += (try? String(contentsOfFile: state.appendingPathComponent(f).path, encoding: .utf8)) ?? ""
-          let mode = (try FileManager.default.attributesOfItem(atPath: state.appendingPathComponent(f).path))[.posixPermissions] as? Int
+          let mode =
+            (try FileManager.default.attributesOfItem(atPath: state.appendingPathComponent(f).path))[.posixPermissions]
+            as? Int
           #expect(mode == 0o600, "\(f)")
         }
       } else {
         #expect(p.terminationStatus == 1)
-        for f in [summary, dir.appendingPathComponent("junit-false.xml").path, dir.appendingPathComponent("metrics-false.prom").path] {
+        for f in [
+          summary, dir.appendingPathComponent("junit-false.xml").path,
+          dir.appendingPathComponent("metrics-false.prom").path,
+        ] {
           let text = try String(contentsOfFile: f, encoding: .utf8)
           #expect(!text.isEmpty, "\(f)")
           everything += text

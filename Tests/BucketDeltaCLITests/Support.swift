@@ -126,13 +126,16 @@ func makePair(
 
 /// A SeaweedFS pair (buckets STEM-src-*, STEM-dst-*) of the `full` scenario with `bulk` more objects,
 /// made with boto3; assign it to a global or static `let` so that it is made once per test process.
-func seaweedPair(_ stem: String, bulk: Int, scenario: String = "full") -> Result<(truth: Truth, source: String, destination: String), any Error> {
+func seaweedPair(_ stem: String, bulk: Int, scenario: String = "full") -> Result<
+  (truth: Truth, source: String, destination: String), any Error
+> {
   Result {
     let servers = try TestServers.fromEnvironment()
     let s = uniqueBucket("\(stem)-src")
     let d = uniqueBucket("\(stem)-dst")
     let truth = try makePair(
-      servers: servers, scenario: scenario, sourceURL: servers.seaweed, destinationURL: servers.seaweed, sourceBucket: s,
+      servers: servers, scenario: scenario, sourceURL: servers.seaweed, destinationURL: servers.seaweed,
+      sourceBucket: s,
       destinationBucket: d, extra: ["--bulk", String(bulk)])
     return (truth, s, d)
   }

@@ -29,18 +29,18 @@ struct TLSTests {
     let (_, s, d) = try Self.pair.get()
     let path = dir.appendingPathComponent("m.yaml").path
     try """
-      version: 1
-      endpoints:
-        secure: { url: "\(url)", access_key_env: BD_T_AK, secret_key_env: BD_T_SK\(extra) }
-      defaults:
-        check: \(deep ? "deep" : "shallow")
-        tuning: { num_processes: 2, num_connections: 4 }
-      output: { dir: "\(dir.path)/reports" }
-      pairs:
-        - name: p
-          source:      { endpoint: secure, bucket: \(s) }
-          destination: { endpoint: secure, bucket: \(d) }
-      """.write(toFile: path, atomically: true, encoding: .utf8)
+    version: 1
+    endpoints:
+      secure: { url: "\(url)", access_key_env: BD_T_AK, secret_key_env: BD_T_SK\(extra) }
+    defaults:
+      check: \(deep ? "deep" : "shallow")
+      tuning: { num_processes: 2, num_connections: 4 }
+    output: { dir: "\(dir.path)/reports" }
+    pairs:
+      - name: p
+        source:      { endpoint: secure, bucket: \(s) }
+        destination: { endpoint: secure, bucket: \(d) }
+    """.write(toFile: path, atomically: true, encoding: .utf8)
     return path
   }
 
@@ -81,7 +81,8 @@ struct TLSTests {
     for deep in [false, true] {
       let dir = try temporaryDirectory()
       let r = try runProcess(
-        try toolPath(), ["run", try manifest(dir, url: proxy.url, extra: ", ca_bundle: \"\(proxy.caFile)\"", deep: deep)],
+        try toolPath(),
+        ["run", try manifest(dir, url: proxy.url, extra: ", ca_bundle: \"\(proxy.caFile)\"", deep: deep)],
         environment: env(dir))
       #expect(r.status == 1, "\(r.stderr.suffix(1500))")
       try expectTruth(dir)
@@ -106,9 +107,15 @@ struct TLSTests {
       try toolPath(),
       [
         "--source_bucket_name", s, "--source_endpoint_url", proxy.url, "--destination_bucket_name", d,
-        "--destination_endpoint_url", proxy.url, "--output_file", report, "--shallow_check", "false", "--num_processes", "2",
+        "--destination_endpoint_url", proxy.url, "--output_file", report, "--shallow_check", "false", "--num_processes",
+        "2",
       ],
-      environment: env(single, ["AWS_CA_BUNDLE": proxy.caFile, "AWS_ACCESS_KEY_ID": servers.accessKey, "AWS_SECRET_ACCESS_KEY": servers.secretKey]))
+      environment: env(
+        single,
+        [
+          "AWS_CA_BUNDLE": proxy.caFile, "AWS_ACCESS_KEY_ID": servers.accessKey,
+          "AWS_SECRET_ACCESS_KEY": servers.secretKey,
+        ]))
     #expect(f.status == 1, "\(f.stderr.suffix(1500))")
     #expect(try String(contentsOfFile: report, encoding: .utf8) == truth.text.map { $0 + "\n" }.joined())
   }
@@ -119,11 +126,13 @@ struct TLSTests {
     for deep in [false, true] {
       let dir = try temporaryDirectory()
       let r = try runProcess(
-        try toolPath(), ["run", try manifest(dir, url: proxy.url, extra: ", insecure_skip_tls_verify: true", deep: deep)],
+        try toolPath(),
+        ["run", try manifest(dir, url: proxy.url, extra: ", insecure_skip_tls_verify: true", deep: deep)],
         environment: env(dir))
       #expect(r.status == 1, "\(r.stderr.suffix(1500))")
       try expectTruth(dir)
-      #expect(r.stderr.contains("WARNING] - INSECURE: TLS certificates of endpoint secure (\(proxy.url)) are NOT verified"))
+      #expect(
+        r.stderr.contains("WARNING] - INSECURE: TLS certificates of endpoint secure (\(proxy.url)) are NOT verified"))
     }
   }
 }

@@ -26,7 +26,9 @@ struct UserFacingTests {
 
   private func env(_ dir: URL, _ extra: [String: String?] = [:]) -> [String: String] {
     var e = ProcessInfo.processInfo.environment
-    for k in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE"] {
+    for k in [
+      "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE",
+    ] {
       e[k] = nil
     }
     e["HOME"] = dir.path  // no ~/.aws/credentials unless a test writes one
@@ -43,23 +45,24 @@ struct UserFacingTests {
       servers: servers, scenario: "identical", sourceURL: servers.seaweed, destinationURL: servers.seaweed,
       sourceBucket: same.0, destinationBucket: same.1, extra: ["--bulk", "5"])
     let truth = try makePair(
-      servers: servers, scenario: "full", sourceURL: servers.seaweed, destinationURL: servers.seaweed, sourceBucket: diff.0,
+      servers: servers, scenario: "full", sourceURL: servers.seaweed, destinationURL: servers.seaweed,
+      sourceBucket: diff.0,
       destinationBucket: diff.1, extra: ["--bulk", "5"])
     let dir = try temporaryDirectory()
     let manifest = dir.appendingPathComponent("m.yaml").path
     let junit = dir.appendingPathComponent("junit.xml").path
     let metrics = dir.appendingPathComponent("bucket_delta.prom").path
     try """
-      version: 1
-      endpoints:
-        sw:  { url: "\(servers.seaweed)", access_key_env: BD_T_AK, secret_key_env: BD_T_SK }
-        bad: { url: "\(servers.seaweed)", access_key_env: BD_T_AK, secret_key_env: BD_T_BAD }
-      output: { dir: "\(dir.path)/reports", junit: "\(junit)" }
-      pairs:
-        - { name: same, source: { endpoint: sw, bucket: \(same.0) }, destination: { endpoint: sw, bucket: \(same.1) } }
-        - { name: diffs, source: { endpoint: sw, bucket: \(diff.0) }, destination: { endpoint: sw, bucket: \(diff.1) } }
-        - { name: broken, source: { endpoint: bad, bucket: \(same.0) }, destination: { endpoint: sw, bucket: \(same.1) } }
-      """.write(toFile: manifest, atomically: true, encoding: .utf8)
+    version: 1
+    endpoints:
+      sw:  { url: "\(servers.seaweed)", access_key_env: BD_T_AK, secret_key_env: BD_T_SK }
+      bad: { url: "\(servers.seaweed)", access_key_env: BD_T_AK, secret_key_env: BD_T_BAD }
+    output: { dir: "\(dir.path)/reports", junit: "\(junit)" }
+    pairs:
+      - { name: same, source: { endpoint: sw, bucket: \(same.0) }, destination: { endpoint: sw, bucket: \(same.1) } }
+      - { name: diffs, source: { endpoint: sw, bucket: \(diff.0) }, destination: { endpoint: sw, bucket: \(diff.1) } }
+      - { name: broken, source: { endpoint: bad, bucket: \(same.0) }, destination: { endpoint: sw, bucket: \(same.1) } }
+    """.write(toFile: manifest, atomically: true, encoding: .utf8)
     let r = try runProcess(
       try toolPath(), ["run", manifest, "--metrics-file", metrics, "--max_attempts", "1"],
       environment: env(dir, ["BD_T_AK": servers.accessKey, "BD_T_SK": servers.secretKey, "BD_T_BAD": "wrong-secret"]))
@@ -79,7 +82,8 @@ struct UserFacingTests {
     let d = try #require(summary.pairs.first { $0.name == "diffs" })
     #expect(view.metrics["bucket_delta_objects_compared{pair=diffs}"] == Double(truth.objects))
     #expect(view.metrics["bucket_delta_differences{kind=only_in_source,pair=diffs}"] == Double(d.only_in_source))
-    #expect(view.metrics["bucket_delta_differences{kind=only_in_destination,pair=diffs}"] == Double(d.only_in_destination))
+    #expect(
+      view.metrics["bucket_delta_differences{kind=only_in_destination,pair=diffs}"] == Double(d.only_in_destination))
     #expect(view.metrics["bucket_delta_differences{kind=different,pair=diffs}"] == Double(d.different))
     #expect(d.only_in_source + d.only_in_destination + d.different == truth.differences)
     #expect(view.metrics["bucket_delta_pair_status{pair=broken,status=error}"] == 1)
@@ -97,20 +101,24 @@ struct UserFacingTests {
     let dir = try temporaryDirectory()
     let creds = dir.appendingPathComponent("credentials").path
     try """
-      [good]
-      aws_access_key_id = \(servers.accessKey)
-      aws_secret_access_key = \(servers.secretKey)
-      [bad]
-      aws_access_key_id = \(servers.accessKey)
-      aws_secret_access_key = not-the-secret
-      """.write(toFile: creds, atomically: true, encoding: .utf8)
+    [good]
+    aws_access_key_id = \(servers.accessKey)
+    aws_secret_access_key = \(servers.secretKey)
+    [bad]
+    aws_access_key_id = \(servers.accessKey)
+    aws_secret_access_key = not-the-secret
+    """.write(toFile: creds, atomically: true, encoding: .utf8)
     let report = dir.appendingPathComponent("r.txt").path
     func args(_ profile: String?) -> [String] {
-      ["--source_bucket_name", pair.source, "--source_endpoint_url", servers.seaweed, "--destination_bucket_name", pair.destination,
-       "--destination_endpoint_url", servers.seaweed, "--output_file", report, "--max_attempts", "1"]
+      [
+        "--source_bucket_name", pair.source, "--source_endpoint_url", servers.seaweed, "--destination_bucket_name",
+        pair.destination,
+        "--destination_endpoint_url", servers.seaweed, "--output_file", report, "--max_attempts", "1",
+      ]
         + (profile.map { ["--source_profile", $0, "--destination_profile", $0] } ?? [])
     }
-    let good = try runProcess(try toolPath(), args("good"), environment: env(dir, ["AWS_SHARED_CREDENTIALS_FILE": creds]))
+    let good = try runProcess(
+      try toolPath(), args("good"), environment: env(dir, ["AWS_SHARED_CREDENTIALS_FILE": creds]))
     #expect(good.status == 1, "\(good.stderr.suffix(1500))")
     #expect(try String(contentsOfFile: report, encoding: .utf8) == pair.truth.text.map { $0 + "\n" }.joined())
     let bad = try runProcess(try toolPath(), args("bad"), environment: env(dir, ["AWS_SHARED_CREDENTIALS_FILE": creds]))
@@ -129,12 +137,13 @@ struct UserFacingTests {
     // A manifest endpoint naming the profile.
     let manifest = dir.appendingPathComponent("m.yaml").path
     try """
-      version: 1
-      endpoints: { sw: { url: "\(servers.seaweed)", profile: good } }
-      output: { dir: "\(dir.path)/reports" }
-      pairs: [ { name: p, source: { endpoint: sw, bucket: \(pair.source) }, destination: { endpoint: sw, bucket: \(pair.destination) } } ]
-      """.write(toFile: manifest, atomically: true, encoding: .utf8)
-    let m = try runProcess(try toolPath(), ["run", manifest], environment: env(dir, ["AWS_SHARED_CREDENTIALS_FILE": creds]))
+    version: 1
+    endpoints: { sw: { url: "\(servers.seaweed)", profile: good } }
+    output: { dir: "\(dir.path)/reports" }
+    pairs: [ { name: p, source: { endpoint: sw, bucket: \(pair.source) }, destination: { endpoint: sw, bucket: \(pair.destination) } } ]
+    """.write(toFile: manifest, atomically: true, encoding: .utf8)
+    let m = try runProcess(
+      try toolPath(), ["run", manifest], environment: env(dir, ["AWS_SHARED_CREDENTIALS_FILE": creds]))
     #expect(m.status == 1, "\(m.stderr.suffix(1500))")
   }
 
@@ -149,14 +158,16 @@ struct UserFacingTests {
         destinationBucket: pair.destination, output: dir.appendingPathComponent("r.txt").path),
       environment: env(dir))
     #expect(r.status == 1)
-    #expect(r.stderr.contains("A secret key was given on the command line, where other users of this machine can read it"))
+    #expect(
+      r.stderr.contains("A secret key was given on the command line, where other users of this machine can read it"))
   }
 
   /// Runs the tool on a pseudo-terminal; returns its exit status and everything it wrote.
   private func onTerminal(_ args: [String], environment: [String: String]) throws -> (Int32, String) {
     let out = try temporaryDirectory().appendingPathComponent("pty.out").path
     let r = try runProcess(
-      pythonPath(), [repoRoot.appendingPathComponent("Tests/fixtures/pty_run.py").path, out, "120", try toolPath()] + args,
+      pythonPath(),
+      [repoRoot.appendingPathComponent("Tests/fixtures/pty_run.py").path, out, "120", try toolPath()] + args,
       environment: environment)
     return (r.status, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
   }
@@ -168,18 +179,25 @@ struct UserFacingTests {
     let report = dir.appendingPathComponent("r.txt").path
     let args = [
       "--source_bucket_name", pair.source, "--source_endpoint_url", servers.seaweed, "--destination_bucket_name",
-      pair.destination, "--destination_endpoint_url", servers.seaweed, "--output_file", report, "--shallow_check", "false",
+      pair.destination, "--destination_endpoint_url", servers.seaweed, "--output_file", report, "--shallow_check",
+      "false",
       "--num_processes", "2", "--num_connections", "4",
     ]
-    let e = env(dir, ["AWS_ACCESS_KEY_ID": servers.accessKey, "AWS_SECRET_ACCESS_KEY": servers.secretKey, "TERM": "xterm"])
+    let e = env(
+      dir, ["AWS_ACCESS_KEY_ID": servers.accessKey, "AWS_SECRET_ACCESS_KEY": servers.secretKey, "TERM": "xterm"])
     let (status1, first) = try onTerminal(args, environment: e)
     #expect(status1 == 1)
     #expect(first.contains("\u{1B}[J"), "no redraw sequence on the terminal")
-    #expect(first.range(of: #"compared [0-9,]+, [0-9,]+ differences, [0-9,]+ obj/s, listed [0-9,]+\+? \| [0-9,]+\+?, elapsed"#, options: .regularExpression) != nil, "\(first.suffix(800))")
+    #expect(
+      first.range(
+        of: #"compared [0-9,]+, [0-9,]+ differences, [0-9,]+ obj/s, listed [0-9,]+\+? \| [0-9,]+\+?, elapsed"#,
+        options: .regularExpression) != nil, "\(first.suffix(800))")
     // The second run knows the first run's object count: a percentage and an ETA from the start.
     let (status2, second) = try onTerminal(args, environment: e)
     #expect(status2 == 1)
-    #expect(second.range(of: #"[0-9]+%, ETA [0-9]+:[0-9]{2}:[0-9]{2}"#, options: .regularExpression) != nil, "\(second.suffix(800))")
+    #expect(
+      second.range(of: #"[0-9]+%, ETA [0-9]+:[0-9]{2}:[0-9]{2}"#, options: .regularExpression) != nil,
+      "\(second.suffix(800))")
     // Log lines still arrive whole, above the block.
     #expect(second.contains("] - Total objects processed: \(pair.truth.objects)"))
     // --no-progress on a terminal: no control sequences.

@@ -8,13 +8,17 @@ struct CIOutputTests {
   private func pair(_ name: String, _ status: PairStatus, error: String? = nil) -> PairSummary {
     PairSummary(
       name: name, status: status, check: "shallow", source: "a:b/", destination: "c:d/", objects_compared: 10,
-      only_in_source: status == .different ? 1 : 0, only_in_destination: 0, different: 0, errors: 0, duration_seconds: 1.5,
-      objects_per_second: 6.67, report: "/r/\(name).txt", sorted_listings: [], worker_restarts: 0, resumed: 0, requests: 4,
+      only_in_source: status == .different ? 1 : 0, only_in_destination: 0, different: 0, errors: 0,
+      duration_seconds: 1.5,
+      objects_per_second: 6.67, report: "/r/\(name).txt", sorted_listings: [], worker_restarts: 0, resumed: 0,
+      requests: 4,
       retries: 1, throttled: 0, error: error)
   }
 
   private func summary(_ pairs: [PairSummary], exit: Int32) -> RunSummary {
-    RunSummary(tool_version: "t", started_at: "2026-01-01T00:00:00Z", finished_at: "2026-01-01T00:00:02Z", status: .error, exit_code: exit, pairs: pairs)
+    RunSummary(
+      tool_version: "t", started_at: "2026-01-01T00:00:00Z", finished_at: "2026-01-01T00:00:02Z", status: .error,
+      exit_code: exit, pairs: pairs)
   }
 
   @Test("A pair that errors keeps its earlier last-success time; others get this run's; label values are escaped")
@@ -43,7 +47,8 @@ struct CIOutputTests {
   @Test("An empty pair is a JUnit error unless empty listings were allowed; the metrics show the empty status")
   func emptyPairs() {
     let xml = JUnitReport.xml(
-      summary([pair("refused", .empty, error: "both listings are empty"), pair("allowed", .empty)], exit: 2)) { _ in [] }
+      summary([pair("refused", .empty, error: "both listings are empty"), pair("allowed", .empty)], exit: 2)
+    ) { _ in [] }
     #expect(xml.contains("tests=\"2\" failures=\"0\" errors=\"1\""))
     #expect(xml.contains("<error type=\"error\" message=\"both listings are empty\">"))
     #expect(xml.contains("<system-out>a:b/ -&gt; c:d/: empty, 10 objects compared"))

@@ -19,21 +19,29 @@ struct CredentialChainTests {
     aws_access_key_id = ONLYAK
     """
 
-  private func chain(_ env: [String: String], file: String? = nil, path: String = "/home/u/.aws/credentials") -> CredentialChain {
+  private func chain(_ env: [String: String], file: String? = nil, path: String = "/home/u/.aws/credentials")
+    -> CredentialChain
+  {
     var e = env
     e["HOME"] = "/home/u"
     return CredentialChain(environment: e) { p in p == path ? file : nil }
   }
 
-  private func resolved(_ c: CredentialChain, _ r: CredentialChain.Request = .init()) throws -> CredentialChain.Resolved {
+  private func resolved(_ c: CredentialChain, _ r: CredentialChain.Request = .init()) throws -> CredentialChain.Resolved
+  {
     try c.resolve(r).get()
   }
 
   @Test("Named environment variables come first, even when a profile file and AWS_* exist")
   func explicitFirst() throws {
-    let c = chain(["MY_AK": "myak", "MY_SK": "mysk", "MY_T": "myt", "AWS_ACCESS_KEY_ID": "envak", "AWS_SECRET_ACCESS_KEY": "envsk"], file: file)
+    let c = chain(
+      [
+        "MY_AK": "myak", "MY_SK": "mysk", "MY_T": "myt", "AWS_ACCESS_KEY_ID": "envak", "AWS_SECRET_ACCESS_KEY": "envsk",
+      ], file: file)
     let r = try resolved(c, .init(accessKeyEnv: "MY_AK", secretKeyEnv: "MY_SK", sessionTokenEnv: "MY_T"))
-    #expect(r.credentials.accessKeyID == "myak" && r.credentials.secretAccessKey == "mysk" && r.credentials.sessionToken == "myt")
+    #expect(
+      r.credentials.accessKeyID == "myak" && r.credentials.secretAccessKey == "mysk"
+        && r.credentials.sessionToken == "myt")
     #expect(r.source == "environment variables MY_AK/MY_SK")
   }
 
@@ -48,7 +56,8 @@ struct CredentialChainTests {
 
   @Test("Nothing named: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) before the default profile")
   func awsVariables() throws {
-    let c = chain(["AWS_ACCESS_KEY_ID": "envak", "AWS_SECRET_ACCESS_KEY": "envsk", "AWS_SESSION_TOKEN": "envt"], file: file)
+    let c = chain(
+      ["AWS_ACCESS_KEY_ID": "envak", "AWS_SECRET_ACCESS_KEY": "envsk", "AWS_SESSION_TOKEN": "envt"], file: file)
     let r = try resolved(c)
     #expect(r.credentials.accessKeyID == "envak" && r.credentials.sessionToken == "envt")
   }
@@ -65,19 +74,37 @@ struct CredentialChainTests {
   @Test(
     "Every failure says what was tried or what is wrong",
     arguments: [
-      (["AWS_ACCESS_KEY_ID": "only-half"], nil as String?, CredentialChain.Request(),
-       "no credentials found: tried access_key_env/secret_key_env and profile (neither is set for this endpoint), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (not set), and profile 'default' in /home/u/.aws/credentials (no such file)"),
-      ([:], "[other]\naws_access_key_id=a\naws_secret_access_key=b\n", CredentialChain.Request(),
-       "no credentials found: tried access_key_env/secret_key_env and profile (neither is set for this endpoint), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (not set), and profile 'default' in /home/u/.aws/credentials (no such profile)"),
-      (["AWS_PROFILE": "nope"], "[default]\naws_access_key_id=a\naws_secret_access_key=b\n", CredentialChain.Request(),
-       "profile 'nope' is not in /home/u/.aws/credentials (profiles there: default)"),
-      ([:], nil, CredentialChain.Request(profile: "backup"), "profile 'backup': no shared credentials file at /home/u/.aws/credentials"),
-      ([:], "[broken]\naws_access_key_id=a\n", CredentialChain.Request(profile: "broken"),
-       "profile 'broken' in /home/u/.aws/credentials lacks aws_access_key_id or aws_secret_access_key"),
-      (["A": "x"], nil, CredentialChain.Request(accessKeyEnv: "A", secretKeyEnv: "B"), "environment variable B is not set"),
-      ([:], nil, CredentialChain.Request(accessKeyEnv: "A"), "access_key_env and secret_key_env go together: name both"),
-      ([:], nil, CredentialChain.Request(accessKeyEnv: "A", secretKeyEnv: "B", profile: "p"),
-       "name either access_key_env/secret_key_env or profile, not both"),
+      (
+        ["AWS_ACCESS_KEY_ID": "only-half"], nil as String?, CredentialChain.Request(),
+        "no credentials found: tried access_key_env/secret_key_env and profile (neither is set for this endpoint), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (not set), and profile 'default' in /home/u/.aws/credentials (no such file)"
+      ),
+      (
+        [:], "[other]\naws_access_key_id=a\naws_secret_access_key=b\n", CredentialChain.Request(),
+        "no credentials found: tried access_key_env/secret_key_env and profile (neither is set for this endpoint), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (not set), and profile 'default' in /home/u/.aws/credentials (no such profile)"
+      ),
+      (
+        ["AWS_PROFILE": "nope"], "[default]\naws_access_key_id=a\naws_secret_access_key=b\n", CredentialChain.Request(),
+        "profile 'nope' is not in /home/u/.aws/credentials (profiles there: default)"
+      ),
+      (
+        [:], nil, CredentialChain.Request(profile: "backup"),
+        "profile 'backup': no shared credentials file at /home/u/.aws/credentials"
+      ),
+      (
+        [:], "[broken]\naws_access_key_id=a\n", CredentialChain.Request(profile: "broken"),
+        "profile 'broken' in /home/u/.aws/credentials lacks aws_access_key_id or aws_secret_access_key"
+      ),
+      (
+        ["A": "x"], nil, CredentialChain.Request(accessKeyEnv: "A", secretKeyEnv: "B"),
+        "environment variable B is not set"
+      ),
+      (
+        [:], nil, CredentialChain.Request(accessKeyEnv: "A"), "access_key_env and secret_key_env go together: name both"
+      ),
+      (
+        [:], nil, CredentialChain.Request(accessKeyEnv: "A", secretKeyEnv: "B", profile: "p"),
+        "name either access_key_env/secret_key_env or profile, not both"
+      ),
     ])
   func failures(env: [String: String], file: String?, request: CredentialChain.Request, expected: String) {
     switch chain(env, file: file).resolve(request) {
@@ -97,7 +124,8 @@ struct CredentialChainTests {
       pairs:
         - { name: p, source: { endpoint: a, bucket: x }, destination: { endpoint: b, bucket: y } }
       """
-    var d = ManifestDecoder(file: "m.yaml", environment: ["HOME": "/home/u", "AWS_ACCESS_KEY_ID": "envak", "AWS_SECRET_ACCESS_KEY": "envsk"])
+    var d = ManifestDecoder(
+      file: "m.yaml", environment: ["HOME": "/home/u", "AWS_ACCESS_KEY_ID": "envak", "AWS_SECRET_ACCESS_KEY": "envsk"])
     d.readFile = { $0 == "/home/u/.aws/credentials" ? file : nil }
     do {
       _ = try d.decode(text)

@@ -36,7 +36,8 @@ struct FailureTallyTests {
     return d
   }
 
-  @Test("1,000 keys failing for one cause: 3 logged in full, one line saying the rest are counted, one count at the end")
+  @Test(
+    "1,000 keys failing for one cause: 3 logged in full, one line saying the rest are counted, one count at the end")
   func repeatsCounted() {
     let log = CapturedLog()
     var tally = FailureTally()
@@ -49,12 +50,19 @@ struct FailureTallyTests {
     #expect(lines.filter { $0.contains("Deep check failed for key") }.count == 4)
     #expect(lines.contains("error: Deep check failed for key k2: error of k2"))
     #expect(!lines.contains { $0.contains("key k3:") })
-    #expect(lines.contains("error: Further keys failing with the same cause (source HeadObject: transport error: timeout) are counted, not logged"))
-    #expect(lines.last == "error: 997 more keys could not be checked (1000 in all) because of: source HeadObject: transport error: timeout")
+    #expect(
+      lines.contains(
+        "error: Further keys failing with the same cause (source HeadObject: transport error: timeout) are counted, not logged"
+      ))
+    #expect(
+      lines.last
+        == "error: 997 more keys could not be checked (1000 in all) because of: source HeadObject: transport error: timeout"
+    )
     #expect(lines.count == 6)
   }
 
-  @Test("AccessDenied to one operation on one side stops the pair at the third key; other sides and operations count apart")
+  @Test(
+    "AccessDenied to one operation on one side stops the pair at the third key; other sides and operations count apart")
   func deniedStops() {
     let log = CapturedLog()
     var tally = FailureTally()
@@ -76,11 +84,13 @@ struct FailureTallyTests {
   @Test("The stop message names the operation, the permission, the bucket, the first key and the way out")
   func stopMessage() {
     let tagging = PermissionStop(
-      failure: KeyFailure(side: "destination", operation: "GetObjectTagging", kind: "HTTP 403 AccessDenied"), bucket: "b",
+      failure: KeyFailure(side: "destination", operation: "GetObjectTagging", kind: "HTTP 403 AccessDenied"),
+      bucket: "b",
       endpoint: "http://h:1", firstKey: "k/1", count: 3)
     #expect(
       tagging.description
-        == "the destination credentials may not GetObjectTagging in bucket 'b' at http://h:1: 3 keys were refused with HTTP 403 AccessDenied (the first: 'k/1'). Grant s3:GetObjectTagging on that bucket to these credentials, or compare without tags (compare_object_tags: false, --compare_object_tags false), then run again with --resume: the checkpoint continues before the first refused key")
+        == "the destination credentials may not GetObjectTagging in bucket 'b' at http://h:1: 3 keys were refused with HTTP 403 AccessDenied (the first: 'k/1'). Grant s3:GetObjectTagging on that bucket to these credentials, or compare without tags (compare_object_tags: false, --compare_object_tags false), then run again with --resume: the checkpoint continues before the first refused key"
+    )
     let head = PermissionStop(
       failure: KeyFailure(side: "source", operation: "HeadObject", kind: "HTTP 403 AccessDenied"), bucket: "b",
       endpoint: "http://h:1", firstKey: "k", count: 3)

@@ -55,7 +55,8 @@ struct ManifestTests {
 
   @Test("Pair settings override the defaults; anchors and aliases work")
   func overrides() throws {
-    let m = try decode("""
+    let m = try decode(
+      """
       version: 1
       endpoints:
         a: &ep { url: http://h:1, access_key_env: AK, secret_key_env: SK, session_token_env: TOKEN, region: eu-west-1 }
@@ -84,7 +85,8 @@ struct ManifestTests {
 
   @Test("Every problem is reported at once, each with its line and column")
   func allErrors() {
-    let p = problems("""
+    let p = problems(
+      """
       version: 2
       endpoints:
         prod: { url: ftp://x, access_key_env: NOPE, secret_key_env: SK }
@@ -126,10 +128,16 @@ struct ManifestTests {
     arguments: [
       ("", "m.yaml: error: the manifest must be a mapping with version, endpoints and pairs"),
       ("- a\n- b\n", "m.yaml:1:1: error: the manifest must be a mapping with version, endpoints and pairs"),
-      ("version: 1\nendpoints: [\n", "m.yaml:3:1: error: invalid YAML: while parsing a flow node: did not find expected node content"),
+      (
+        "version: 1\nendpoints: [\n",
+        "m.yaml:3:1: error: invalid YAML: while parsing a flow node: did not find expected node content"
+      ),
       ("version: 1\n---\nversion: 1\n", "m.yaml:2:1: error: invalid YAML: only one YAML document is allowed"),
       ("endpoints: {}\npairs: []\n", "m.yaml:1:1: error: version: is required (version: 1)"),
-      ("version: 1\nendpoints: x\npairs: x\n", "m.yaml:2:12: error: endpoints: must be a mapping of endpoint names, got a scalar"),
+      (
+        "version: 1\nendpoints: x\npairs: x\n",
+        "m.yaml:2:12: error: endpoints: must be a mapping of endpoint names, got a scalar"
+      ),
       ("version: 1\nendpoints: {a: *nope}\n", "m.yaml:2:16: error: invalid YAML: unknown alias *nope"),
     ])
   func structure(text: String, expected: String) {
@@ -150,12 +158,15 @@ struct ManifestTests {
     let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }
     #expect(files.count >= 2)
     let allEnv = Dictionary(
-      uniqueKeysWithValues: (["PROD", "BK", "OLD", "NEW"].flatMap { ["\($0)_ACCESS_KEY", "\($0)_SECRET_KEY"] } + ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]).map { ($0, "x") })
+      uniqueKeysWithValues: (["PROD", "BK", "OLD", "NEW"].flatMap { ["\($0)_ACCESS_KEY", "\($0)_SECRET_KEY"] } + [
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+      ]).map { ($0, "x") })
     for f in files {
       // The examples name a profile of ~/.aws/credentials and a CA bundle: stand-ins for both.
       var d = ManifestDecoder(file: f, environment: allEnv.merging(["HOME": "/home/ops"]) { a, _ in a })
       d.readFile = { path in
-        path == "/home/ops/.aws/credentials" ? "[backup]\naws_access_key_id = AK\naws_secret_access_key = SK\n"
+        path == "/home/ops/.aws/credentials"
+          ? "[backup]\naws_access_key_id = AK\naws_secret_access_key = SK\n"
           : path.hasSuffix(".pem") ? "-----BEGIN CERTIFICATE-----" : nil
       }
       let m = try d.decode(try String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8))
@@ -174,7 +185,8 @@ struct ManifestTests {
       for _ in 0..<(1 + Int(rng.next() % 4)) {
         switch rng.next() % 4 {
         case 0 where !b.isEmpty: b.removeSubrange(Int(rng.next() % UInt64(b.count))..<b.count)  // truncate
-        case 1 where !b.isEmpty: b[Int(rng.next() % UInt64(b.count))] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+        case 1 where !b.isEmpty:
+          b[Int(rng.next() % UInt64(b.count))] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
         case 2: b.insert(UInt8(truncatingIfNeeded: rng.next()), at: Int(rng.next() % UInt64(b.count + 1)))
         default: if !b.isEmpty { b.remove(at: Int(rng.next() % UInt64(b.count))) }
         }

@@ -26,16 +26,18 @@ private func merge(_ s: [ListedObject], _ d: [ListedObject]) throws -> [String] 
 
 @Suite("Merge-join")
 struct MergeJoinTests {
-  @Test("Table of listings", arguments: [
-    ([String](), [String](), [String]()),
-    (["a"], [], ["-a"]),
-    ([], ["a"], ["+a"]),
-    (["a", "b", "c"], ["a", "b", "c"], ["=a", "=b", "=c"]),
-    (["a", "c"], ["b", "d"], ["-a", "+b", "-c", "+d"]),
-    (["a", "ab", "abc"], ["ab"], ["-a", "=ab", "-abc"]),  // keys that are prefixes of each other
-    (["a-c", "a.b", "a/b", "a0"], ["a/b"], ["-a-c", "-a.b", "=a/b", "-a0"]),
-    (["Z", "a"], ["a", "b"], ["-Z", "=a", "+b"]),  // upper case sorts first in bytes
-  ])
+  @Test(
+    "Table of listings",
+    arguments: [
+      ([String](), [String](), [String]()),
+      (["a"], [], ["-a"]),
+      ([], ["a"], ["+a"]),
+      (["a", "b", "c"], ["a", "b", "c"], ["=a", "=b", "=c"]),
+      (["a", "c"], ["b", "d"], ["-a", "+b", "-c", "+d"]),
+      (["a", "ab", "abc"], ["ab"], ["-a", "=ab", "-abc"]),  // keys that are prefixes of each other
+      (["a-c", "a.b", "a/b", "a0"], ["a/b"], ["-a-c", "-a.b", "=a/b", "-a0"]),
+      (["Z", "a"], ["a", "b"], ["-Z", "=a", "+b"]),  // upper case sorts first in bytes
+    ])
   func table(source: [String], destination: [String], expected: [String]) throws {
     #expect(try merge(source.map { obj($0) }, destination.map { obj($0) }) == expected)
   }

@@ -26,7 +26,8 @@ final class FakeListingTransport: HTTPTransport, @unchecked Sendable {
     let page = items[min(start, items.count)..<min(start + maxKeys, items.count)]
     var xml = "<ListBucketResult><EncodingType>url</EncodingType>"
     for (k, e, s) in page {
-      xml += "<Contents><Key>\(URIEncoding.encode(k, keepSlash: true))</Key><ETag>\"\(e)\"</ETag><Size>\(s)</Size></Contents>"
+      xml +=
+        "<Contents><Key>\(URIEncoding.encode(k, keepSlash: true))</Key><ETag>\"\(e)\"</ETag><Size>\(s)</Size></Contents>"
     }
     let more = start + maxKeys < items.count
     xml += "<IsTruncated>\(more)</IsTruncated>"
@@ -38,7 +39,9 @@ final class FakeListingTransport: HTTPTransport, @unchecked Sendable {
 
 @Suite("Pair comparison")
 struct PairComparisonTests {
-  private func run(_ transport: FakeListingTransport, sortRunSize: Int = 4, sourcePrefix: String = "") throws -> (PairResult, String) {
+  private func run(_ transport: FakeListingTransport, sortRunSize: Int = 4, sourcePrefix: String = "") throws -> (
+    PairResult, String
+  ) {
     let client = S3Client(
       endpoint: try S3Endpoint(url: "http://fake"), credentials: Credentials(accessKeyID: "a", secretAccessKey: "s"),
       transport: transport, logger: Logger(label: "t"))
@@ -82,7 +85,9 @@ struct PairComparisonTests {
   @Test("A listing out of byte order (SeaweedFS style) is sorted and the verdict stays right")
   func outOfOrder() throws {
     // SeaweedFS lists "dir/" children before "dir-x" and "dir.y"
-    let seaweedOrder = [("a/b", "1", 1), ("a/c", "1", 1), ("a-c", "1", 1), ("a.b", "1", 1), ("a0", "1", 1), ("b", "1", 1)]
+    let seaweedOrder = [
+      ("a/b", "1", 1), ("a/c", "1", 1), ("a-c", "1", 1), ("a.b", "1", 1), ("a0", "1", 1), ("b", "1", 1),
+    ]
     let (r, report) = try run(
       FakeListingTransport([
         "src": seaweedOrder,

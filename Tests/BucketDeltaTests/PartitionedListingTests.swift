@@ -83,7 +83,9 @@ final class RangeServer: HTTPTransport, @unchecked Sendable {
     for k in contents {
       xml += "<Contents><Key>\(URIEncoding.encode(k, keepSlash: true))</Key><ETag>\"e\"</ETag><Size>1</Size></Contents>"
     }
-    for p in prefixes { xml += "<CommonPrefixes><Prefix>\(URIEncoding.encode(p, keepSlash: true))</Prefix></CommonPrefixes>" }
+    for p in prefixes {
+      xml += "<CommonPrefixes><Prefix>\(URIEncoding.encode(p, keepSlash: true))</Prefix></CommonPrefixes>"
+    }
     xml += "<IsTruncated>\(truncated)</IsTruncated>"
     if truncated, let last {
       xml += "<NextContinuationToken>\(last)</NextContinuationToken>"
@@ -141,7 +143,9 @@ struct PartitionedListingTests {
       #expect(listed == keys.sorted(by: KeyOrder.less))
       #expect(listing.splits >= listers, "splits: \(listing.splits)")
       // Every range after the first starts with start-after: several were listed.
-      let starts = server.requests.filter { $0["start-after"] != nil && $0["delimiter"] == nil && $0["max-keys"] != "1" }
+      let starts = server.requests.filter {
+        $0["start-after"] != nil && $0["delimiter"] == nil && $0["max-keys"] != "1"
+      }
       #expect(starts.count >= listers)
     }
   }
@@ -162,7 +166,9 @@ struct PartitionedListingTests {
     let listing = try Self.listing(server, pageSize: 10)
     #expect(try Self.drain(listing) == keys.sorted(by: KeyOrder.less))
     #expect(listing.splits >= 2, "\(server.requests.filter { $0["delimiter"] != nil || $0["max-keys"] == "1" })")
-    #expect(server.requests.contains { $0["max-keys"] == "1" }, "\(server.requests.filter { $0["delimiter"] != nil || $0["max-keys"] == "1" })")
+    #expect(
+      server.requests.contains { $0["max-keys"] == "1" },
+      "\(server.requests.filter { $0["delimiter"] != nil || $0["max-keys"] == "1" })")
   }
 
   @Test("A server listing `a/b` before `a-c` (SeaweedFS) is caught, never silently incomplete")
@@ -260,7 +266,9 @@ struct PartitionedListingTests {
     var rng = SplitMix(seed: 9)
     let alphabet = Array("ab/-.~0z \u{7F}é😀".unicodeScalars)
     func key() -> String {
-      String(String.UnicodeScalarView((0..<Int(rng.next() % 6)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }))
+      String(
+        String.UnicodeScalarView(
+          (0..<Int(rng.next() % 6)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }))
     }
     var found = 0
     for _ in 0..<5000 {
@@ -280,8 +288,10 @@ struct PartitionedListingTests {
     #expect(KeyMidpoint.between("a", "b").map { "a" < $0 && $0 < "b" } == true)
     #expect(KeyMidpoint.between("abc", "abc\u{0}") == nil)
     // Numbered keys are counted on; other bytes move on by the page's step.
-    #expect(KeyMidpoint.extrapolate(from: "bulk/obj-00000", to: "bulk/obj-00049", pages: 8, below: nil) == "bulk/obj-00441")
-    #expect(KeyMidpoint.extrapolate(from: "bulk/obj-00000", to: "bulk/obj-00049", pages: 8, below: "bulk/obj-00300") == nil)
+    #expect(
+      KeyMidpoint.extrapolate(from: "bulk/obj-00000", to: "bulk/obj-00049", pages: 8, below: nil) == "bulk/obj-00441")
+    #expect(
+      KeyMidpoint.extrapolate(from: "bulk/obj-00000", to: "bulk/obj-00049", pages: 8, below: "bulk/obj-00300") == nil)
     #expect(KeyMidpoint.extrapolate(from: "k-90000", to: "k-99999", pages: 8, below: nil) == nil)
     #expect(KeyMidpoint.extrapolate(from: "ab", to: "ad", pages: 2, below: nil) == "ah")
     #expect(KeyMidpoint.extrapolate(from: "ad", to: "ab", pages: 2, below: nil) == nil)

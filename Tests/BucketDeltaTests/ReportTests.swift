@@ -6,19 +6,21 @@ import Testing
 
 @Suite("Report lines")
 struct ReportTests {
-  @Test("Python repr of strings", arguments: [
-    ("abc", "'abc'"),
-    ("it's", "\"it's\""),
-    ("both ' and \"", "'both \\' and \"'"),
-    ("tab\there", "'tab\\there'"),
-    ("nl\ncr\r", "'nl\\ncr\\r'"),
-    ("back\\slash", "'back\\\\slash'"),
-    ("ctl\u{01}\u{7F}", "'ctl\\x01\\x7f'"),
-    ("nbsp\u{A0}", "'nbsp\\xa0'"),
-    ("zwsp\u{200B}bom\u{FEFF}", "'zwsp\\u200bbom\\ufeff'"),
-    ("caf\u{E9} \u{65E5}\u{672C} \u{1F600}", "'caf\u{E9} \u{65E5}\u{672C} \u{1F600}'"),
-    ("private\u{F0000}", "'private\\U000f0000'"),
-  ])
+  @Test(
+    "Python repr of strings",
+    arguments: [
+      ("abc", "'abc'"),
+      ("it's", "\"it's\""),
+      ("both ' and \"", "'both \\' and \"'"),
+      ("tab\there", "'tab\\there'"),
+      ("nl\ncr\r", "'nl\\ncr\\r'"),
+      ("back\\slash", "'back\\\\slash'"),
+      ("ctl\u{01}\u{7F}", "'ctl\\x01\\x7f'"),
+      ("nbsp\u{A0}", "'nbsp\\xa0'"),
+      ("zwsp\u{200B}bom\u{FEFF}", "'zwsp\\u200bbom\\ufeff'"),
+      ("caf\u{E9} \u{65E5}\u{672C} \u{1F600}", "'caf\u{E9} \u{65E5}\u{672C} \u{1F600}'"),
+      ("private\u{F0000}", "'private\\U000f0000'"),
+    ])
   func pythonRepr(input: String, expected: String) {
     #expect(PythonRepr.string(input) == expected)
   }

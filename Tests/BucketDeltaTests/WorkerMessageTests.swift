@@ -49,8 +49,10 @@ struct WorkerMessageTests {
 
   @Test(
     "A malformed compact line is refused, not read as zeros",
-    arguments: ["=", "=1", "=1 2 3", "=1 2 3 4", "=1 2 3 4 5 6", "=a 2", "=1  2", "=-1 2", "=1 2 ", "= 1 2",
-      "=1 9999999999999999999"])
+    arguments: [
+      "=", "=1", "=1 2 3", "=1 2 3 4", "=1 2 3 4 5 6", "=a 2", "=1  2", "=-1 2", "=1 2 ", "= 1 2",
+      "=1 9999999999999999999",
+    ])
   func malformed(line: String) {
     #expect(throws: (any Error).self) { try WorkResult.parse(line: Array(line.utf8), decoder: JSONDecoder()) }
   }
@@ -67,7 +69,8 @@ struct WorkerMessageTests {
     #expect(back.map(\.pair) == items.map(\.pair))
   }
 
-  @Test("A malformed batch line is refused", arguments: ["", "1 2", "1 2 k 3", "x 2 k", "1 2 %ZZ", "1 2 %FF", "1 -2 k"])
+  @Test(
+    "A malformed batch line is refused", arguments: ["", "1 2", "1 2 k 3", "x 2 k", "1 2 %ZZ", "1 2 %FF", "1 -2 k"])
   func malformedBatch(line: String) {
     #expect(throws: (any Error).self) { try WorkBatch.parse(Array(line.utf8)) }
   }

@@ -17,7 +17,8 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
   ) {
     lock.lock()
     requests.append(request)
-    let answer = answers.isEmpty ? .failure(TransportError(kind: .other, message: "script exhausted")) : answers.removeFirst()
+    let answer =
+      answers.isEmpty ? .failure(TransportError(kind: .other, message: "script exhausted")) : answers.removeFirst()
     lock.unlock()
     completion(answer)
   }
@@ -35,9 +36,13 @@ final class SleepLog: @unchecked Sendable {
 struct ClientTests {
   let okPage = HTTPResponse(
     status: 200, headers: [],
-    body: Array("<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>1</Size></Contents></ListBucketResult>".utf8))
+    body: Array(
+      "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>1</Size></Contents></ListBucketResult>"
+        .utf8))
 
-  private func client(_ t: ScriptedTransport, sleeps: SleepLog, url: String = "http://127.0.0.1:8333", style: AddressingStyle = .path) throws -> S3Client {
+  private func client(
+    _ t: ScriptedTransport, sleeps: SleepLog, url: String = "http://127.0.0.1:8333", style: AddressingStyle = .path
+  ) throws -> S3Client {
     var options = ClientOptions()
     options.retry = RetryPolicy(maxAttempts: 4, baseDelay: 0.1, maxDelay: 5)
     return S3Client(
@@ -47,8 +52,12 @@ struct ClientTests {
       clock: { Date(timeIntervalSince1970: 1_369_353_600) }, sleep: { sleeps.add($0) }, random: { 1.0 })
   }
 
-  private func status(_ code: Int, _ s3code: String, headers: [(String, String)] = []) -> Result<HTTPResponse, TransportError> {
-    .success(HTTPResponse(status: code, headers: headers, body: Array("<Error><Code>\(s3code)</Code><Message>m</Message></Error>".utf8)))
+  private func status(_ code: Int, _ s3code: String, headers: [(String, String)] = []) -> Result<
+    HTTPResponse, TransportError
+  > {
+    .success(
+      HTTPResponse(
+        status: code, headers: headers, body: Array("<Error><Code>\(s3code)</Code><Message>m</Message></Error>".utf8)))
   }
 
   @Test("The URL carries the encoded query; the request is signed for the host with its port")
@@ -57,9 +66,15 @@ struct ClientTests {
     let c = try client(t, sleeps: SleepLog())
     _ = try c.listObjectsV2(bucket: "bkt", prefix: "a b/", startAfter: "a b/x+y", maxKeys: 7)
     let r = try #require(t.requests.first)
-    #expect(r.url == "http://127.0.0.1:8333/bkt?encoding-type=url&list-type=2&max-keys=7&prefix=a%20b%2F&start-after=a%20b%2Fx%2By")
+    #expect(
+      r.url
+        == "http://127.0.0.1:8333/bkt?encoding-type=url&list-type=2&max-keys=7&prefix=a%20b%2F&start-after=a%20b%2Fx%2By"
+    )
     #expect(r.headers.contains { $0 == ("host", "127.0.0.1:8333") })
-    #expect(r.headers.contains { $0.0 == "authorization" && $0.1.hasPrefix("AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/s3/aws4_request") })
+    #expect(
+      r.headers.contains {
+        $0.0 == "authorization" && $0.1.hasPrefix("AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/s3/aws4_request")
+      })
   }
 
   @Test("Virtual-hosted addressing puts the bucket in the host")
@@ -84,7 +99,8 @@ struct ClientTests {
   }
 
   @Test(
-    "403, 404 and 400 are final", arguments: [(403, "SignatureDoesNotMatch"), (404, "NoSuchBucket"), (400, "InvalidArgument")])
+    "403, 404 and 400 are final",
+    arguments: [(403, "SignatureDoesNotMatch"), (404, "NoSuchBucket"), (400, "InvalidArgument")])
   func noRetry(code: Int, s3code: String) throws {
     let t = ScriptedTransport([status(code, s3code), .success(okPage)])
     let sleeps = SleepLog()
@@ -101,7 +117,8 @@ struct ClientTests {
       Issue.record("expected an error")
     } catch let error as S3Error {
       #expect(error.code == "SlowDown")
-      #expect(error.description.contains("ListObjectsV2 on bucket 'photos' at http://127.0.0.1:8333: HTTP 503 SlowDown"))
+      #expect(
+        error.description.contains("ListObjectsV2 on bucket 'photos' at http://127.0.0.1:8333: HTTP 503 SlowDown"))
       #expect(error.description.contains("after 4 attempts"))
     } catch {
       Issue.record("unexpected \(error)")
@@ -120,8 +137,11 @@ struct ClientTests {
     #expect(e.path(bucket: "b", key: "a b/c") == "/b/a%20b/c")
     #expect(throws: EndpointError.self) { try S3Endpoint(url: "http://10.0.0.1:9000", addressing: .virtual) }
     #expect(throws: EndpointError.self) { try S3Endpoint(url: "http://[::1]:9000", addressing: .virtual) }
-    #expect(try S3Endpoint(url: "http://s3.example.com", addressing: .virtual).hostHeader(bucket: "b") == "b.s3.example.com")
-    #expect(try S3Endpoint(url: "http://10.0.0.1.nip.io", addressing: .virtual).hostHeader(bucket: "b") == "b.10.0.0.1.nip.io")
+    #expect(
+      try S3Endpoint(url: "http://s3.example.com", addressing: .virtual).hostHeader(bucket: "b") == "b.s3.example.com")
+    #expect(
+      try S3Endpoint(url: "http://10.0.0.1.nip.io", addressing: .virtual).hostHeader(bucket: "b") == "b.10.0.0.1.nip.io"
+    )
   }
 
   @Test("Backoff: full jitter under an exponential ceiling, capped")

@@ -106,7 +106,8 @@ struct HeaderParsingTests {
     }
     let transport = CurlTransport(maxConnectionsPerHost: 1)
     defer { transport.shutdown() }
-    let r = try transport.send(HTTPRequest(method: "HEAD", url: "http://127.0.0.1:\(server.port)/b/k", headers: [])).get()
+    let r = try transport.send(HTTPRequest(method: "HEAD", url: "http://127.0.0.1:\(server.port)/b/k", headers: []))
+      .get()
     #expect(r.header("etag") == "\"e1\"")
     #expect(r.header("x-amz-meta-nbsp") == "v\u{00A0}")
     #expect(r.header("x-amz-meta-inner") == "a  b")
@@ -135,7 +136,10 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     }.start()
   }
 
-  deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+  deinit {
+    shutdown(fd, Int32(SHUT_RDWR))
+    close(fd)
+  }
 }
 
 /// Blocking requests through the real curl transport: the per-origin limit and connection reuse.
@@ -159,7 +163,8 @@ struct BlockingSendTests {
       group.enter()
       Thread {
         for i in 0..<10 {
-          let r = transport.send(HTTPRequest(method: "HEAD", url: "http://127.0.0.1:\(server.port)/b/k\(i)", headers: []))
+          let r = transport.send(
+            HTTPRequest(method: "HEAD", url: "http://127.0.0.1:\(server.port)/b/k\(i)", headers: []))
           if (try? r.get())?.status != 200 { failures.add() }
         }
         group.leave()
@@ -211,7 +216,9 @@ final class KeepAliveServer: @unchecked Sendable {
       let n = read(c, &buf, buf.count)
       if n <= 0 { break }
       pending += buf[0..<n]
-      while let end = pending.indices.dropLast(3).first(where: { pending[$0..<($0 + 4)].elementsEqual([13, 10, 13, 10]) }) {
+      while let end = pending.indices.dropLast(3).first(where: {
+        pending[$0..<($0 + 4)].elementsEqual([13, 10, 13, 10])
+      }) {
         pending.removeFirst(end + 4)
         lock.withLock {
           _requests += 1
@@ -227,7 +234,10 @@ final class KeepAliveServer: @unchecked Sendable {
     close(c)
   }
 
-  deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+  deinit {
+    shutdown(fd, Int32(SHUT_RDWR))
+    close(fd)
+  }
 }
 
 /// A listening TCP socket on 127.0.0.1 with a port the kernel picked: (descriptor, port).

@@ -32,7 +32,9 @@ final class CapacityServer: HTTPTransport, @unchecked Sendable {
     guard accepted else {
       queue.async {
         completion(
-          .success(HTTPResponse(status: 503, headers: [], body: Array("<Error><Code>SlowDown</Code><Message>m</Message></Error>".utf8))))
+          .success(
+            HTTPResponse(
+              status: 503, headers: [], body: Array("<Error><Code>SlowDown</Code><Message>m</Message></Error>".utf8))))
       }
       return
     }
@@ -59,7 +61,9 @@ struct GovernorTests {
   /// 12 threads, 30 HEADs each, against a server that takes 3 at a time.
   /// `limitUnderLoad`: the governor's limit when the first thread finishes, i.e. while all 12 still
   /// pressed on the server (once threads run out, the few left are never refused and it climbs).
-  private func hammer(governor: RequestGovernor?) throws -> (server: CapacityServer, stats: RequestCounts, limitUnderLoad: Int?) {
+  private func hammer(governor: RequestGovernor?) throws -> (
+    server: CapacityServer, stats: RequestCounts, limitUnderLoad: Int?
+  ) {
     let server = CapacityServer(capacity: 3, serviceTime: 0.004)
     var options = ClientOptions()
     // A budget no starved thread exhausts, even on a loaded machine: the test compares refusals, not give-ups.
@@ -97,13 +101,16 @@ struct GovernorTests {
     let rejectedShareUnguarded = Double(unguarded.server.throttled) / Double(unguarded.stats.requests)
     let rejectedShareGuarded = Double(guarded.server.throttled) / Double(guarded.stats.requests)
     #expect(rejectedShareGuarded < 0.25, "guarded: \(guarded.server.throttled) of \(guarded.stats.requests) refused")
-    #expect(rejectedShareUnguarded > 2 * rejectedShareGuarded, "unguarded \(rejectedShareUnguarded), guarded \(rejectedShareGuarded)")
+    #expect(
+      rejectedShareUnguarded > 2 * rejectedShareGuarded,
+      "unguarded \(rejectedShareUnguarded), guarded \(rejectedShareGuarded)")
     #expect(governor.decreases > 0)
     let limit = try #require(guarded.limitUnderLoad)
     #expect(limit <= 6, "limit \(limit) while all threads ran")
     #expect(guarded.stats.throttled == guarded.server.throttled)
     print(
-      "AIMD: refused without governor \(unguarded.server.throttled)/\(unguarded.stats.requests), with \(guarded.server.throttled)/\(guarded.stats.requests), decreases \(governor.decreases), limit under load \(limit), final limit \(governor.currentLimit)")
+      "AIMD: refused without governor \(unguarded.server.throttled)/\(unguarded.stats.requests), with \(guarded.server.throttled)/\(guarded.stats.requests), decreases \(governor.decreases), limit under load \(limit), final limit \(governor.currentLimit)"
+    )
   }
 
   @Test("After throttling stops the limit climbs back to the maximum (additive increase)")

@@ -9,7 +9,8 @@ struct ResponseParsingTests {
     try ListObjectsV2Page.parse(Array(xml.utf8))
   }
 
-  private let head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+  private let head =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
 
   @Test("A truncated page with URL-encoded keys (both space spellings) and quoted ETags")
   func encodedPage() throws {
@@ -34,7 +35,10 @@ struct ResponseParsingTests {
 
   @Test("Keys are not decoded when the answer does not say EncodingType=url")
   func unencodedPage() throws {
-    let p = try page(head + "<IsTruncated>false</IsTruncated><Contents><Key>a+b%41 &amp;</Key><Size>1</Size></Contents></ListBucketResult>")
+    let p = try page(
+      head
+        + "<IsTruncated>false</IsTruncated><Contents><Key>a+b%41 &amp;</Key><Size>1</Size></Contents></ListBucketResult>"
+    )
     #expect(p.objects.map(\.key) == ["a+b%41 &"])
     #expect(!p.isTruncated)
   }
@@ -117,7 +121,8 @@ struct ResponseParsingTests {
 
   @Test("S3 error bodies become code, message and request id")
   func errorBody() {
-    let xml = "<?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><RequestId>R123</RequestId></Error>"
+    let xml =
+      "<?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><RequestId>R123</RequestId></Error>"
     let r = HTTPResponse(status: 404, headers: [], body: Array(xml.utf8))
     let e = ServiceErrorBody.parse(status: 404, body: r.body, headers: r)
     #expect(e.code == "NoSuchBucket")

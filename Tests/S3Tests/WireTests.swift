@@ -51,7 +51,10 @@ final class RecordingServer: @unchecked Sendable {
     return nil
   }
 
-  deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+  deinit {
+    shutdown(fd, Int32(SHUT_RDWR))
+    close(fd)
+  }
 }
 
 private let fixedEpoch = 1_369_353_600
@@ -60,23 +63,32 @@ private func client(port: Int, attempts: Int = 1) throws -> S3Client {
   var options = ClientOptions()
   options.retry = RetryPolicy(maxAttempts: attempts, baseDelay: 0, maxDelay: 0)
   return S3Client(
-    endpoint: try S3Endpoint(url: "http://127.0.0.1:\(port)"), credentials: Credentials(accessKeyID: "AK", secretAccessKey: "SK"),
+    endpoint: try S3Endpoint(url: "http://127.0.0.1:\(port)"),
+    credentials: Credentials(accessKeyID: "AK", secretAccessKey: "SK"),
     transport: CurlTransport(maxConnectionsPerHost: 1), options: options, logger: Logger(label: "test"),
     clock: { Date(timeIntervalSince1970: TimeInterval(fixedEpoch)) }, sleep: { _ in }, random: { 0 })
 }
 
-private let okHead = "HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nContent-Length: 3\r\nx-amz-meta-owner: alice\r\nConnection: close\r\n\r\n"
+private let okHead =
+  "HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nContent-Length: 3\r\nx-amz-meta-owner: alice\r\nConnection: close\r\n\r\n"
 private let okTagging: String = {
   let body = "<Tagging><TagSet></TagSet></Tagging>"
-  return "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
+  return
+    "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+    + body
 }()
 private let okListing: String = {
-  let body = "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>1</Size><ETag>\"e\"</ETag></Contents></ListBucketResult>"
-  return "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
+  let body =
+    "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>1</Size><ETag>\"e\"</ETag></Contents></ListBucketResult>"
+  return
+    "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+    + body
 }()
 
 /// Keys whose paths an HTTP layer would normalise, and a few ordinary awkward ones.
-private let awkwardKeys = [".", "..", "./dot", "a/./b", "x/../y", "a//b", "/leading", "p/q/..", "p/q/.", "x y+z", "%2e%2E/\u{65E5}"]
+private let awkwardKeys = [
+  ".", "..", "./dot", "a/./b", "x/../y", "a//b", "/leading", "p/q/..", "p/q/.", "x y+z", "%2e%2E/\u{65E5}",
+]
 
 @Suite("Requests on the wire")
 struct WireTests {
@@ -126,7 +138,8 @@ struct WireTests {
     ("after an interim 100 Continue", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nETag: \"e1\"\r\n"),
   ]
 
-  @Test("A header section cut off is a transport error, retried, for HEAD, GetObjectTagging and listings", arguments: 0..<5)
+  @Test(
+    "A header section cut off is a transport error, retried, for HEAD, GetObjectTagging and listings", arguments: 0..<5)
   func cutHeaders(cut: Int) throws {
     let (name, head) = Self.cuts[cut]
     let server = try RecordingServer { _ in head }
@@ -148,7 +161,8 @@ struct WireTests {
         }
         #expect(t.kind == .reset, "\(operation), cut \(name)")
         // (curl itself notices a GET cut mid-header line: "Transferred a partial file", also a reset)
-        #expect(error.description.contains("header section was cut off") || t.message.contains("curl error 18"), "\(error)")
+        #expect(
+          error.description.contains("header section was cut off") || t.message.contains("curl error 18"), "\(error)")
         #expect(error.attempts == 3)
       }
       #expect(server.requests.count - before == 3, "\(operation), cut \(name): retried like a reset")
@@ -181,11 +195,15 @@ private struct OracleRow: Decodable {
 /// botocore's path and Authorization header for HEAD and GET ?tagging of each key (Tests/fixtures/botocore_sign.py).
 private func botocoreSignatures(keys: [String], endpoint: String) throws -> [OracleRow] {
   let env = ProcessInfo.processInfo.environment
-  let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+  let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
   let python = env["BD_PYTHON"] ?? root.appendingPathComponent(".venv/bin/python").path
   let p = Process()
   p.executableURL = URL(fileURLWithPath: python)
-  p.arguments = [root.appendingPathComponent("Tests/fixtures/botocore_sign.py").path, endpoint, "bkt", "AK", "SK", String(fixedEpoch)]
+  p.arguments = [
+    root.appendingPathComponent("Tests/fixtures/botocore_sign.py").path, endpoint, "bkt", "AK", "SK",
+    String(fixedEpoch),
+  ]
   let input = Pipe()
   let output = Pipe()
   p.standardInput = input

@@ -1,8 +1,9 @@
+import Foundation
+import S3
+
 #if canImport(Glibc)
   import Glibc
 #endif
-import Foundation
-import S3
 
 /// What a pair's checkpoint records: every key up to `lastKey` is decided and its report lines are
 /// durably in the first `reportBytes` bytes of the report.
@@ -62,7 +63,9 @@ public struct CheckpointStore: Sendable {
   /// else `~/.local/state/bucket-delta`.
   public static func stateDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
     if let d = environment["BUCKET_DELTA_STATE_DIR"], !d.isEmpty { return d }
-    if let x = environment["XDG_STATE_HOME"], !x.isEmpty { return (x as NSString).appendingPathComponent("bucket-delta") }
+    if let x = environment["XDG_STATE_HOME"], !x.isEmpty {
+      return (x as NSString).appendingPathComponent("bucket-delta")
+    }
     let home = environment["HOME"] ?? NSHomeDirectory()
     return (home as NSString).appendingPathComponent(".local/state/bucket-delta")
   }
@@ -87,14 +90,16 @@ public struct CheckpointStore: Sendable {
     }
     guard cp.fingerprint == fingerprint else {
       throw CheckpointError(
-        "the checkpoint \(path) was written for a different configuration (endpoints, buckets, prefixes, check depth, compared fields or report format); run without --resume to start over")
+        "the checkpoint \(path) was written for a different configuration (endpoints, buckets, prefixes, check depth, compared fields or report format); run without --resume to start over"
+      )
     }
     return cp
   }
 
   public func save(_ cp: Checkpoint) throws {
     let dir = (path as NSString).deletingLastPathComponent
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    try FileManager.default.createDirectory(
+      atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     try writeAtomically(data: Array(try encoder.encode(cp)) + [0x0A], to: path)
@@ -120,7 +125,8 @@ public struct CheckpointStore: Sendable {
   static func isCheckpointFile(_ name: String, pair: String) -> Bool {
     guard name.hasPrefix(pair + "-") else { return false }
     let rest = Array(name.utf8.dropFirst(pair.utf8.count + 1))
-    guard rest.count >= 12 + 11, rest[0..<12].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+    guard rest.count >= 12 + 11, rest[0..<12].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+    else {
       return false
     }
     let tail = String(decoding: rest[12...], as: UTF8.self)
@@ -154,5 +160,7 @@ public func installInterruptHandlers() {
 /// The run was stopped by a signal after saving a checkpoint.
 public struct Interrupted: Error, CustomStringConvertible {
   public var signal: Int32
-  public var description: String { "interrupted by signal \(signal); the checkpoint was saved, run again with --resume" }
+  public var description: String {
+    "interrupted by signal \(signal); the checkpoint was saved, run again with --resume"
+  }
 }

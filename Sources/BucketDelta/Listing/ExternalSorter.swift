@@ -1,10 +1,11 @@
+import Foundation
+import S3
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Foundation
-import S3
 
 /// Sorts a whole listing by UTF-8 key bytes in bounded memory: runs of `runSize` objects are
 /// sorted in memory and, when there is more than one, spilled to files and merged.
@@ -52,7 +53,9 @@ public final class ExternalSorter {
     for o in chunk {
       RunRecord.encode(o, into: &buffer)
       if buffer.count >= 1 << 20 {
-        guard fwrite(buffer, 1, buffer.count, f) == buffer.count else { throw SortError.io("write failed: \(url.path)") }
+        guard fwrite(buffer, 1, buffer.count, f) == buffer.count else {
+          throw SortError.io("write failed: \(url.path)")
+        }
         buffer.removeAll(keepingCapacity: true)
       }
     }

@@ -34,7 +34,8 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
   private var current: [ListedObject] = []
   private var index = 0
 
-  public init(target: ListingTarget, side: Side, prefetchPages: Int = 2, logger: Logger, progress: PairProgress? = nil) {
+  public init(target: ListingTarget, side: Side, prefetchPages: Int = 2, logger: Logger, progress: PairProgress? = nil)
+  {
     self.prefetchPages = max(1, prefetchPages)
     let t = Thread { [self] in self.produce(target: target, side: side, logger: logger, progress: progress) }
     t.name = "list-\(side)"

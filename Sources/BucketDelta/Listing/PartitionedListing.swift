@@ -198,7 +198,8 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
       condition.unlock()
       switch work {
       case .page(let r): listPage(r)
-      case .split(let r, let after, let upper, let pageFirst): trySplit(r, after: after, upper: upper, pageFirst: pageFirst)
+      case .split(let r, let after, let upper, let pageFirst):
+        trySplit(r, after: after, upper: upper, pageFirst: pageFirst)
       }
       condition.lock()
     }
@@ -320,7 +321,9 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
       r.active = false
       if !inRange.isEmpty { r.pages.append(inRange) }
       progress?.listed(side, count: inRange.count, finished: r.finished && r.upper == nil)
-      logger.debug("Listed page \(r.pagesRead) of a range of \(side) bucket \(target.bucket): \(inRange.count) objects (range after \(r.lower.map { "'\($0)'" } ?? "the start") up to \(r.upper.map { "'\($0)'" } ?? "the end"))")
+      logger.debug(
+        "Listed page \(r.pagesRead) of a range of \(side) bucket \(target.bucket): \(inRange.count) objects (range after \(r.lower.map { "'\($0)'" } ?? "the start") up to \(r.upper.map { "'\($0)'" } ?? "the end"))"
+      )
       condition.broadcast()
     } catch {
       fail(r, error)
@@ -362,7 +365,8 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     ranges.insert(contentsOf: added, at: at + 1)
     splitCount += added.count
     logger.debug(
-      "Split a range of \(side) bucket \(target.bucket) at \(valid.map { "'\($0)'" }.joined(separator: ", ")) (\(ranges.count) ranges ahead)")
+      "Split a range of \(side) bucket \(target.bucket) at \(valid.map { "'\($0)'" }.joined(separator: ", ")) (\(ranges.count) ranges ahead)"
+    )
     condition.broadcast()
   }
 
@@ -397,7 +401,8 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     for m in [ahead, KeyMidpoint.between(after, upper)].compactMap({ $0 }) {
       let probe = try target.client.listObjectsV2(
         bucket: target.bucket, prefix: target.prefix, startAfter: target.prefix + m, maxKeys: 1)
-      if let first = try ListingPageGuard.stripPrefix(probe.objects, target: target).first, KeyOrder.compare(first.key, m) > 0,
+      if let first = try ListingPageGuard.stripPrefix(probe.objects, target: target).first,
+        KeyOrder.compare(first.key, m) > 0,
         upper.map({ KeyOrder.compare(first.key, $0) <= 0 }) ?? true
       {
         return [m]
@@ -435,7 +440,8 @@ public enum KeyMidpoint {
       {
         let target = String(nc + pages * (nc - na))
         if target.utf8.count <= k - j {
-          candidate = Array(c[..<j]) + Array(repeating: UInt8(ascii: "0"), count: k - j - target.utf8.count) + Array(target.utf8)
+          candidate =
+            Array(c[..<j]) + Array(repeating: UInt8(ascii: "0"), count: k - j - target.utf8.count) + Array(target.utf8)
         }
       }
     }

@@ -27,7 +27,9 @@ public struct CredentialChain {
     public var secretKeyEnv: String?
     public var sessionTokenEnv: String?
     public var profile: String?
-    public init(accessKeyEnv: String? = nil, secretKeyEnv: String? = nil, sessionTokenEnv: String? = nil, profile: String? = nil) {
+    public init(
+      accessKeyEnv: String? = nil, secretKeyEnv: String? = nil, sessionTokenEnv: String? = nil, profile: String? = nil
+    ) {
       self.accessKeyEnv = accessKeyEnv
       self.secretKeyEnv = secretKeyEnv
       self.sessionTokenEnv = sessionTokenEnv
@@ -128,7 +130,8 @@ public struct CredentialChain {
       return .failure(
         Failure(
           description:
-            "profile '\(name)' is not in \(path) (profiles there: \(known.isEmpty ? "none" : known.joined(separator: ", ")))"))
+            "profile '\(name)' is not in \(path) (profiles there: \(known.isEmpty ? "none" : known.joined(separator: ", ")))"
+        ))
     }
     guard let ak = section["aws_access_key_id"], !ak.isEmpty, let sk = section["aws_secret_access_key"], !sk.isEmpty
     else {

@@ -123,7 +123,10 @@ public struct Manifest: Sendable {
   public var pairs: [PairConfig]
   public var logLevel: String
 
-  public init(endpoints: [String: EndpointConfig], tuning: Tuning, output: OutputConfig, pairs: [PairConfig], logLevel: String = "INFO") {
+  public init(
+    endpoints: [String: EndpointConfig], tuning: Tuning, output: OutputConfig, pairs: [PairConfig],
+    logLevel: String = "INFO"
+  ) {
     self.endpoints = endpoints
     self.tuning = tuning
     self.output = output

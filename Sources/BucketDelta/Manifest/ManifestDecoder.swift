@@ -17,12 +17,18 @@ public struct ManifestDecoder {
   }
 
   /// Reads and decodes the manifest at `file`.
-  public static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ManifestError) -> Manifest {
+  public static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+    throws(ManifestError) -> Manifest
+  {
     guard let data = FileManager.default.contents(atPath: file) else {
-      throw ManifestError(diagnostics: [ManifestDiagnostic(file: file, mark: nil, path: "", message: "cannot read the file")])
+      throw ManifestError(diagnostics: [
+        ManifestDiagnostic(file: file, mark: nil, path: "", message: "cannot read the file")
+      ])
     }
     guard let text = String(validating: Array(data), as: UTF8.self) else {
-      throw ManifestError(diagnostics: [ManifestDiagnostic(file: file, mark: nil, path: "", message: "the file is not UTF-8 text")])
+      throw ManifestError(diagnostics: [
+        ManifestDiagnostic(file: file, mark: nil, path: "", message: "the file is not UTF-8 text")
+      ])
     }
     var d = ManifestDecoder(file: file, environment: environment)
     return try d.decode(text)
@@ -38,18 +44,23 @@ public struct ManifestDecoder {
     do {
       root = try YAMLDocument.parse(text)
     } catch {
-      throw ManifestError(diagnostics: [ManifestDiagnostic(file: file, mark: error.mark, path: "", message: "invalid YAML: \(error.message)")])
+      throw ManifestError(diagnostics: [
+        ManifestDiagnostic(file: file, mark: error.mark, path: "", message: "invalid YAML: \(error.message)")
+      ])
     }
     guard let root, case .mapping = root else {
       throw ManifestError(diagnostics: [
-        ManifestDiagnostic(file: file, mark: root?.mark, path: "", message: "the manifest must be a mapping with version, endpoints and pairs")
+        ManifestDiagnostic(
+          file: file, mark: root?.mark, path: "",
+          message: "the manifest must be a mapping with version, endpoints and pairs")
       ])
     }
     let top = fields(root, "", allowed: ["version", "endpoints", "defaults", "output", "pairs"])
 
     if let v = top["version"] {
-      if let n = int(v, "version") , n != Manifest.supportedVersion {
-        error(v, "version", "version \(n) is not supported by this build (it reads version \(Manifest.supportedVersion))")
+      if let n = int(v, "version"), n != Manifest.supportedVersion {
+        error(
+          v, "version", "version \(n) is not supported by this build (it reads version \(Manifest.supportedVersion))")
       }
     } else {
       error(root, "version", "is required (version: 1)")
@@ -107,12 +118,14 @@ public struct ManifestDecoder {
         var seen: [String: SourceMark] = [:]
         for (i, item) in items.enumerated() {
           let path = "pairs[\(i)]"
-          let f = fields(item, path, allowed: ["name", "source", "destination", "check", "compare_object_tags", "allow_empty"])
+          let f = fields(
+            item, path, allowed: ["name", "source", "destination", "check", "compare_object_tags", "allow_empty"])
           guard case .mapping = item else { continue }
           var name = "pair-\(i + 1)"
           if let n = f["name"], let v = nonEmpty(n, "\(path).name") {
             if v.range(of: "^[A-Za-z0-9][A-Za-z0-9._-]*$", options: .regularExpression) == nil {
-              error(n, "\(path).name", "'\(v)' may hold only letters, digits, '.', '_' and '-' (it names the report file)")
+              error(
+                n, "\(path).name", "'\(v)' may hold only letters, digits, '.', '_' and '-' (it names the report file)")
             } else if let first = seen[v] {
               error(n, "\(path).name", "'\(v)' is already the name of the pair at line \(first.line)")
             } else {
@@ -144,7 +157,10 @@ public struct ManifestDecoder {
     }
 
     if !diagnostics.isEmpty {
-      throw ManifestError(diagnostics: diagnostics.sorted { ($0.mark?.line ?? 0, $0.mark?.column ?? 0) < ($1.mark?.line ?? 0, $1.mark?.column ?? 0) })
+      throw ManifestError(
+        diagnostics: diagnostics.sorted {
+          ($0.mark?.line ?? 0, $0.mark?.column ?? 0) < ($1.mark?.line ?? 0, $1.mark?.column ?? 0)
+        })
     }
     return Manifest(endpoints: endpoints, tuning: tuning, output: output, pairs: pairs)
   }
@@ -162,7 +178,9 @@ public struct ManifestDecoder {
     func positive(_ key: String, _ max: Int = Int.max) -> Int? {
       guard let n = f[key], let v = int(n, "defaults.tuning.\(key)") else { return nil }
       guard v >= 1, v <= max else {
-        error(n, "defaults.tuning.\(key)", max == Int.max ? "must be a positive integer, got \(v)" : "must be between 1 and \(max), got \(v)")
+        error(
+          n, "defaults.tuning.\(key)",
+          max == Int.max ? "must be a positive integer, got \(v)" : "must be between 1 and \(max), got \(v)")
         return nil
       }
       return v
@@ -176,10 +194,13 @@ public struct ManifestDecoder {
     if let v = positive("parallel_pairs", 64) { t.parallelPairs = v }
     if let v = positive("range_listers", Tuning.rangeListersMax) { t.rangeListers = v }
     if let n = f["request_timeout_seconds"], let v = number(n, "defaults.tuning.request_timeout_seconds") {
-      if Tuning.requestTimeoutRange.contains(v) { t.requestTimeout = v } else {
+      if Tuning.requestTimeoutRange.contains(v) {
+        t.requestTimeout = v
+      } else {
         error(
           n, "defaults.tuning.request_timeout_seconds",
-          "must be between \(Int(Tuning.requestTimeoutRange.lowerBound)) and \(Int(Tuning.requestTimeoutRange.upperBound)), got \(v)")
+          "must be between \(Int(Tuning.requestTimeoutRange.lowerBound)) and \(Int(Tuning.requestTimeoutRange.upperBound)), got \(v)"
+        )
       }
     }
     return t
@@ -188,8 +209,13 @@ public struct ManifestDecoder {
   private mutating func endpoint(_ node: YAMLNode, name: String) -> EndpointConfig? {
     let path = "endpoints.\(name)"
     for secret in ["access_key", "secret_key", "session_token", "secret_access_key", "access_key_id"] {
-      if case .mapping(let entries, _) = node, let e = entries.first(where: { if case .scalar(secret, _, _) = $0.key { return true } else { return false } }) {
-        error(e.key, "\(path).\(secret)", "secrets are not accepted in a manifest: name an environment variable with \(secret.hasPrefix("session") ? "session_token_env" : secret.hasPrefix("secret") ? "secret_key_env" : "access_key_env")")
+      if case .mapping(let entries, _) = node,
+        let e = entries.first(where: { if case .scalar(secret, _, _) = $0.key { return true } else { return false } })
+      {
+        error(
+          e.key, "\(path).\(secret)",
+          "secrets are not accepted in a manifest: name an environment variable with \(secret.hasPrefix("session") ? "session_token_env" : secret.hasPrefix("secret") ? "secret_key_env" : "access_key_env")"
+        )
       }
     }
     let f = fields(
@@ -204,7 +230,9 @@ public struct ManifestDecoder {
     var region = "us-east-1"
     if let r = f["region"], let v = nonEmpty(r, "\(path).region") { region = v }
     var style = AddressingStyle.path
-    if let a = f["addressing_style"], let v = enumValue(a, "\(path).addressing_style", AddressingStyle.self) { style = v }
+    if let a = f["addressing_style"], let v = enumValue(a, "\(path).addressing_style", AddressingStyle.self) {
+      style = v
+    }
     var url = ""
     if let u = f["url"], let v = nonEmpty(u, "\(path).url") {
       do {
@@ -262,7 +290,8 @@ public struct ManifestDecoder {
     var ok = true
     if let e = f["endpoint"], let v = nonEmpty(e, "\(path).endpoint") {
       if !declared.contains(v) {
-        error(e, "\(path).endpoint", "'\(v)' is not defined under endpoints (defined: \(declared.joined(separator: ", ")))")
+        error(
+          e, "\(path).endpoint", "'\(v)' is not defined under endpoints (defined: \(declared.joined(separator: ", ")))")
         ok = false
       }
       result.endpoint = v
@@ -270,7 +299,9 @@ public struct ManifestDecoder {
       if f["endpoint"] == nil { error(node, "\(path).endpoint", "is required") }
       ok = false
     }
-    if let b = f["bucket"], let v = nonEmpty(b, "\(path).bucket") { result.bucket = v } else {
+    if let b = f["bucket"], let v = nonEmpty(b, "\(path).bucket") {
+      result.bucket = v
+    } else {
       if f["bucket"] == nil { error(node, "\(path).bucket", "is required") }
       ok = false
     }
@@ -281,7 +312,9 @@ public struct ManifestDecoder {
   // MARK: - Typed readers
 
   /// The entries of a mapping by key; unknown keys are reported.
-  private mutating func fields(_ node: YAMLNode, _ path: String, allowed: Set<String>, ignoring: Set<String> = []) -> [String: YAMLNode] {
+  private mutating func fields(_ node: YAMLNode, _ path: String, allowed: Set<String>, ignoring: Set<String> = [])
+    -> [String: YAMLNode]
+  {
     guard case .mapping(let entries, _) = node else {
       error(node, path.isEmpty ? "(top level)" : path, "must be a mapping, got \(node.kindName)")
       return [:]
@@ -364,7 +397,8 @@ public struct ManifestDecoder {
     return nil
   }
 
-  private mutating func enumValue<E: RawRepresentable & CaseIterable>(_ node: YAMLNode, _ path: String, _: E.Type) -> E? where E.RawValue == String {
+  private mutating func enumValue<E: RawRepresentable & CaseIterable>(_ node: YAMLNode, _ path: String, _: E.Type) -> E?
+  where E.RawValue == String {
     guard case .scalar(let s, _, _) = node, let v = E(rawValue: s) else {
       error(node, path, "must be one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), got \(describe(node))")
       return nil

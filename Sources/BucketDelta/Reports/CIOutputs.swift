@@ -7,30 +7,40 @@ public enum JUnitReport {
   /// How many report lines go into a failure.
   public static let firstLines = 20
 
-  public static func xml(_ summary: RunSummary, readReport: (String) -> [String] = { firstLinesOf($0, JUnitReport.firstLines) }) -> String {
+  public static func xml(
+    _ summary: RunSummary, readReport: (String) -> [String] = { firstLinesOf($0, JUnitReport.firstLines) }
+  ) -> String {
     let failures = summary.pairs.filter { $0.status == .different }.count
     let errors = summary.pairs.filter(\.failed).count
     let time = summary.pairs.reduce(0) { $0 + $1.duration_seconds }
     var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     let counts = "tests=\"\(summary.pairs.count)\" failures=\"\(failures)\" errors=\"\(errors)\""
     out += "<testsuites name=\"bucket-delta\" \(counts) time=\"\(format(time))\">\n"
-    out += "  <testsuite name=\"bucket-delta\" \(counts) skipped=\"0\" time=\"\(format(time))\" timestamp=\"\(escape(summary.started_at))\">\n"
+    out +=
+      "  <testsuite name=\"bucket-delta\" \(counts) skipped=\"0\" time=\"\(format(time))\" timestamp=\"\(escape(summary.started_at))\">\n"
     for p in summary.pairs {
-      out += "    <testcase name=\"\(escape(p.name))\" classname=\"bucket-delta.\(escape(p.name))\" time=\"\(format(p.duration_seconds))\">\n"
+      out +=
+        "    <testcase name=\"\(escape(p.name))\" classname=\"bucket-delta.\(escape(p.name))\" time=\"\(format(p.duration_seconds))\">\n"
       let counts =
         "\(p.objects_compared) objects compared: \(p.only_in_source) only in source, \(p.only_in_destination) only in destination, \(p.different) different, \(p.errors) errors"
       switch p.status {
       case .different:
         let lines = readReport(p.report)
-        let text = "\(p.source) -> \(p.destination)\n\(counts)\nReport: \(p.report)\nFirst differences:\n" + lines.joined(separator: "\n")
+        let text =
+          "\(p.source) -> \(p.destination)\n\(counts)\nReport: \(p.report)\nFirst differences:\n"
+          + lines.joined(separator: "\n")
         out += "      <failure type=\"different\" message=\"\(escape(counts))\">\(escape(text))</failure>\n"
-      case .error, .empty where p.failed:
+      case .error,
+        .empty where p.failed:
         let message = p.error ?? "the comparison did not complete"
         let lines = p.errors > 0 ? readReport(p.report) : []
-        let text = "\(p.source) -> \(p.destination)\n\(message)\n\(counts)" + (lines.isEmpty ? "" : "\nFirst report lines:\n" + lines.joined(separator: "\n"))
+        let text =
+          "\(p.source) -> \(p.destination)\n\(message)\n\(counts)"
+          + (lines.isEmpty ? "" : "\nFirst report lines:\n" + lines.joined(separator: "\n"))
         out += "      <error type=\"error\" message=\"\(escape(message))\">\(escape(text))</error>\n"
       default:
-        out += "      <system-out>\(escape("\(p.source) -> \(p.destination): \(p.status.rawValue), \(counts)"))</system-out>\n"
+        out +=
+          "      <system-out>\(escape("\(p.source) -> \(p.destination): \(p.status.rawValue), \(counts)"))</system-out>\n"
       }
       out += "    </testcase>\n"
     }
@@ -65,7 +75,9 @@ public func firstLinesOf(_ path: String, _ n: Int) -> [String] {
   guard let h = FileHandle(forReadingAtPath: path) else { return [] }
   defer { try? h.close() }
   let data = (try? h.read(upToCount: 256 << 10)) ?? Data()
-  return Array(String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).prefix(n).map(String.init))
+  return Array(
+    String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).prefix(n).map(
+      String.init))
 }
 
 /// A Prometheus text-format file for node_exporter's textfile collector: per-pair gauges of the
@@ -83,25 +95,32 @@ public enum PrometheusMetrics {
     func l(_ p: PairSummary, _ extra: String = "") -> String {
       "pair=\"\(escape(p.name))\"" + extra
     }
-    gauge("bucket_delta_objects_compared", "Objects compared in the last run of the pair.", pairs.map { (l($0), "\($0.objects_compared)") })
+    gauge(
+      "bucket_delta_objects_compared", "Objects compared in the last run of the pair.",
+      pairs.map { (l($0), "\($0.objects_compared)") })
     var diffs: [(String, String)] = []
     for p in pairs {
       for (kind, n) in [
-        ("only_in_source", p.only_in_source), ("only_in_destination", p.only_in_destination), ("different", p.different),
+        ("only_in_source", p.only_in_source), ("only_in_destination", p.only_in_destination),
+        ("different", p.different),
         ("error", p.errors),
       ] {
         diffs.append((l(p, ",kind=\"\(kind)\""), "\(n)"))
       }
     }
     gauge("bucket_delta_differences", "Objects with differences in the last run, by kind.", diffs)
-    gauge("bucket_delta_duration_seconds", "Duration of the pair's last run.", pairs.map { (l($0), "\($0.duration_seconds)") })
+    gauge(
+      "bucket_delta_duration_seconds", "Duration of the pair's last run.",
+      pairs.map { (l($0), "\($0.duration_seconds)") })
     gauge(
       "bucket_delta_pair_status",
       "1 for the status of the pair's last run (\(PairStatus.allCases.map(\.rawValue).joined(separator: ", "))).",
       pairs.flatMap { p in
         PairStatus.allCases.map { (l(p, ",status=\"\($0.rawValue)\""), p.status == $0 ? "1" : "0") }
       })
-    gauge("bucket_delta_requests", "HTTP requests of the pair's last run, retries included.", pairs.map { (l($0), "\($0.requests)") })
+    gauge(
+      "bucket_delta_requests", "HTTP requests of the pair's last run, retries included.",
+      pairs.map { (l($0), "\($0.requests)") })
     gauge("bucket_delta_retries", "Retried requests in the pair's last run.", pairs.map { (l($0), "\($0.retries)") })
     let now = String(format: "%.3f", finishedAt.timeIntervalSince1970)
     var success: [(String, String)] = []

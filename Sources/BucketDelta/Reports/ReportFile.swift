@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Foundation
 
 /// A report file written through a buffer, created with mode 0600 when its first bytes are written
 /// or when it is closed: a run that fails before deciding anything leaves no empty report behind.
@@ -22,7 +23,8 @@ public final class ReportFile {
     buffer.reserveCapacity(1 << 16)
     if let kept {
       guard path != Self.standardOutput else {
-        throw ReportError(path: path, reason: "a report written to standard output cannot be resumed; run without --resume")
+        throw ReportError(
+          path: path, reason: "a report written to standard output cannot be resumed; run without --resume")
       }
       fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
       guard fd >= 0 else { throw ReportError(path: path, reason: String(cString: strerror(errno))) }
@@ -33,7 +35,9 @@ public final class ReportFile {
         fd = -1
         throw ReportError(
           path: path,
-          reason: "it has \(st.st_size) bytes but the checkpoint vouches for \(kept): the report was truncated or replaced, so the run cannot be resumed; run without --resume to start over")
+          reason:
+            "it has \(st.st_size) bytes but the checkpoint vouches for \(kept): the report was truncated or replaced, so the run cannot be resumed; run without --resume to start over"
+        )
       }
       guard ftruncate(fd, off_t(kept)) == 0, lseek(fd, 0, SEEK_END) >= 0 else {
         throw ReportError(path: path, reason: String(cString: strerror(errno)))

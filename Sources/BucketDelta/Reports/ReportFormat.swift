@@ -1,3 +1,4 @@
+import Foundation
 import S3
 
 /// The report file formats.
@@ -32,7 +33,8 @@ public enum TextReport {
     case .different:
       return "Difference in Key: \(lineSafe(d.key)), Differences: \(PythonRepr.list(d.fields.map(\.textLabel)))"
     case .error:
-      return "Difference in Key: \(lineSafe(d.key)), Differences: \(PythonRepr.list(["Deep check error: \(d.error ?? "unknown")"]))"
+      return
+        "Difference in Key: \(lineSafe(d.key)), Differences: \(PythonRepr.list(["Deep check error: \(d.error ?? "unknown")"]))"
     }
   }
 
@@ -47,8 +49,6 @@ public enum TextReport {
     return key.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
   }
 }
-
-import Foundation
 
 /// JSON Lines records:
 /// `{"key":…,"status":…,"differences":[…],"source":{…}|null,"destination":{…}|null}`.
@@ -65,7 +65,8 @@ public enum JSONLReport {
 
   private static func object(_ o: ListedObject?, _ details: ObjectDetails?) -> String {
     guard let o else { return "null" }
-    var out = "{\"etag\":\(JSON.string(unquoteETag(o.etag))),\"size\":\(o.size),\"last_modified\":\(JSON.string(o.lastModified))"
+    var out =
+      "{\"etag\":\(JSON.string(unquoteETag(o.etag))),\"size\":\(o.size),\"last_modified\":\(JSON.string(o.lastModified))"
     if let x = details {
       out += ",\"metadata\":" + JSON.object(x.metadata)
       if let tags = x.tags { out += ",\"tags\":" + JSON.object(tags) }

@@ -51,7 +51,8 @@ public final class ClientFactory: @unchecked Sendable {
 
   /// `scheme://host:port` of an endpoint URL (lower-cased, default ports filled in).
   public static func serverKey(_ url: String) -> String {
-    guard let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(), let host = c.host?.lowercased() else {
+    guard let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(), let host = c.host?.lowercased()
+    else {
       return url
     }
     let port = c.port ?? (scheme == "https" ? 443 : 80)
@@ -84,7 +85,8 @@ public final class ClientFactory: @unchecked Sendable {
     options.requestTimeout = requestTimeout
     options.tls = target.tls
     options.governor = governor(for: target.url)
-    return S3Client(endpoint: endpoint, credentials: target.credentials, transport: transport, options: options, logger: logger)
+    return S3Client(
+      endpoint: endpoint, credentials: target.credentials, transport: transport, options: options, logger: logger)
   }
 }
 
@@ -98,7 +100,8 @@ extension ClientFactory.Target {
   init(_ side: WorkerSide) {
     self.init(
       url: side.endpointURL, region: side.region, addressing: AddressingStyle(rawValue: side.addressing) ?? .path,
-      credentials: Credentials(accessKeyID: side.accessKeyID, secretAccessKey: side.secretAccessKey, sessionToken: side.sessionToken),
+      credentials: Credentials(
+        accessKeyID: side.accessKeyID, secretAccessKey: side.secretAccessKey, sessionToken: side.sessionToken),
       maxRequestsPerSecond: side.maxRequestsPerSecond,
       tls: TLSSettings(caBundle: side.caBundle, verify: side.verifyTLS ?? true))
   }

@@ -38,9 +38,13 @@ public struct ManifestRunner: Sendable {
     }
     let parts =
       side(pair.source) + side(pair.destination)
-      + [pair.check.rawValue, pair.check == .deep ? String(pair.compareObjectTags) : "-", manifest.output.format.rawValue]
+      + [
+        pair.check.rawValue, pair.check == .deep ? String(pair.compareObjectTags) : "-",
+        manifest.output.format.rawValue,
+      ]
     return CheckpointStore(
-      directory: stateDirectory, pair: pair.name, reportPath: reportPath(pair), fingerprint: CheckpointStore.fingerprint(parts))
+      directory: stateDirectory, pair: pair.name, reportPath: reportPath(pair),
+      fingerprint: CheckpointStore.fingerprint(parts))
   }
 
   /// The report path of `pair`.
@@ -64,7 +68,8 @@ public struct ManifestRunner: Sendable {
       if !ep.credentialSource.isEmpty { logger.debug("Endpoint \(name): credentials from \(ep.credentialSource)") }
       if !ep.tls.verify {
         logger.warning(
-          "INSECURE: TLS certificates of endpoint \(name) (\(ep.url)) are NOT verified (insecure_skip_tls_verify): anyone on the network path can impersonate it")
+          "INSECURE: TLS certificates of endpoint \(name) (\(ep.url)) are NOT verified (insecure_skip_tls_verify): anyone on the network path can impersonate it"
+        )
       }
       if let cap = ep.maxRequestsPerSecond {
         logger.info("Endpoint \(name): at most \(cap) requests/second in all")
@@ -164,9 +169,12 @@ public struct ManifestRunner: Sendable {
       logger.info("------Summary------")
       for p in summary.pairs {
         logger.info(
-          "\(p.name): \(p.status), \(p.objects_compared) objects, \(p.only_in_source) only in source, \(p.only_in_destination) only in destination, \(p.different) different, \(p.errors) errors\(p.error.map { ": \($0)" } ?? "")")
+          "\(p.name): \(p.status), \(p.objects_compared) objects, \(p.only_in_source) only in source, \(p.only_in_destination) only in destination, \(p.different) different, \(p.errors) errors\(p.error.map { ": \($0)" } ?? "")"
+        )
       }
-      logger.info("Overall: \(summary.status) (exit \(summary.exit_code))\(manifest.output.summary.map { "; summary: \($0)" } ?? "")")
+      logger.info(
+        "Overall: \(summary.status) (exit \(summary.exit_code))\(manifest.output.summary.map { "; summary: \($0)" } ?? "")"
+      )
     }
     return summary
   }
@@ -183,7 +191,9 @@ public struct ManifestRunner: Sendable {
     return WorkerPair(source: side(p.source), destination: side(p.destination), compareTags: p.compareObjectTags)
   }
 
-  private func runPair(_ index: Int, clients: ClientFactory, pool: WorkerPool?, poolError: String?, router: ResultRouter) -> PairSummary {
+  private func runPair(
+    _ index: Int, clients: ClientFactory, pool: WorkerPool?, poolError: String?, router: ResultRouter
+  ) -> PairSummary {
     let pair = manifest.pairs[index]
     let started = Date()
     let path = reportPath(pair)
@@ -224,7 +234,8 @@ public struct ManifestRunner: Sendable {
     defer { progress?.remove(pairProgress) }
     do {
       if pair.check == .deep, pool == nil { throw WorkerError(poolError ?? "no worker pool") }
-      guard let srcEP = manifest.endpoints[pair.source.endpoint], let dstEP = manifest.endpoints[pair.destination.endpoint],
+      guard let srcEP = manifest.endpoints[pair.source.endpoint],
+        let dstEP = manifest.endpoints[pair.destination.endpoint],
         let src = clients.client(.init(srcEP)), let dst = clients.client(.init(dstEP))
       else {
         throw WorkerError("endpoint not available")
@@ -240,11 +251,14 @@ public struct ManifestRunner: Sendable {
       options.resume = pairResume
       options.progress = pairProgress
       logger.debug(
-        "Check type: \(pair.check.rawValue), compare_object_tags=\(pair.compareObjectTags), num_processes=\(manifest.tuning.numProcesses), num_connections=\(manifest.tuning.numConnections), max_queue_size=\(manifest.tuning.maxQueueSize)")
+        "Check type: \(pair.check.rawValue), compare_object_tags=\(pair.compareObjectTags), num_processes=\(manifest.tuning.numProcesses), num_connections=\(manifest.tuning.numConnections), max_queue_size=\(manifest.tuning.maxQueueSize)"
+      )
       let comparison = PairComparison(
-        source: ListingTarget(client: src, bucket: pair.source.bucket, prefix: pair.source.prefix, pageSize: manifest.tuning.listPageSize),
+        source: ListingTarget(
+          client: src, bucket: pair.source.bucket, prefix: pair.source.prefix, pageSize: manifest.tuning.listPageSize),
         destination: ListingTarget(
-          client: dst, bucket: pair.destination.bucket, prefix: pair.destination.prefix, pageSize: manifest.tuning.listPageSize),
+          client: dst, bucket: pair.destination.bucket, prefix: pair.destination.prefix,
+          pageSize: manifest.tuning.listPageSize),
         reportPath: path, options: options, logger: logger, startTime: started)
       result = try comparison.run(pool: pool, pairIndex: index, router: router)
       summary.status = result.errors > 0 ? .error : result.objectsWithDifferences > 0 ? .different : .identical
@@ -297,7 +311,8 @@ public struct ManifestRunner: Sendable {
     logger.info("Total objects processed: \(result.objectsProcessed)")
     logger.info("Total objects with differences: \(result.objectsWithDifferences)")
     logger.info("Total execution time: \(String(format: "%.2f", total)) seconds")
-    logger.info("Throughput: \(String(format: "%.2f", total > 0 ? Double(result.objectsProcessed) / total : 0)) objects/second")
+    logger.info(
+      "Throughput: \(String(format: "%.2f", total > 0 ? Double(result.objectsProcessed) / total : 0)) objects/second")
     logger.info("Requests: \(summary.requests), retries: \(summary.retries), throttled: \(summary.throttled)")
     logger.info("------End of report------")
     if summary.status == .empty, let e = summary.error {
@@ -306,7 +321,8 @@ public struct ManifestRunner: Sendable {
       logger.error("Comparison of \(pair.name) did not complete: \(e)")
     } else {
       logger.info(
-        "Only in source: \(result.onlyInSource), only in destination: \(result.onlyInDestination), different: \(result.different); report: \(path)")
+        "Only in source: \(result.onlyInSource), only in destination: \(result.onlyInDestination), different: \(result.different); report: \(path)"
+      )
     }
     return summary
   }

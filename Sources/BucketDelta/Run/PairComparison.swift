@@ -93,11 +93,13 @@ public struct PairComparison {
       if options.resume {
         guard var cp = try store.load() else {
           throw CheckpointError(
-            "--resume: there is no checkpoint to resume at \(store.path) (the pair finished, or never started); run without --resume")
+            "--resume: there is no checkpoint to resume at \(store.path) (the pair finished, or never started); run without --resume"
+          )
         }
         cp.resumes += 1
         logger.info(
-          "Resuming from checkpoint \(store.path) after key \(cp.lastKey.map { "'\($0)'" } ?? "(none)") (\(cp.objectsProcessed) objects processed before, \(cp.different + cp.onlyInSource + cp.onlyInDestination + cp.errors) with differences)")
+          "Resuming from checkpoint \(store.path) after key \(cp.lastKey.map { "'\($0)'" } ?? "(none)") (\(cp.objectsProcessed) objects processed before, \(cp.different + cp.onlyInSource + cp.onlyInDestination + cp.errors) with differences)"
+        )
         sortedSides = Set(cp.sortedSides.compactMap(Side.init))
         singleSides = Set((cp.singleStreamSides ?? []).compactMap(Side.init))
         base = cp
@@ -123,12 +125,14 @@ public struct PairComparison {
         where options.rangeListers > 1 && !singleSides.contains(e.side) && e.kind != .duplicate
       {
         logger.warning(
-          "\(e.description). Comparing again with the \(e.side) bucket listed as a single stream (its server's start-after or order does not allow key ranges)")
+          "\(e.description). Comparing again with the \(e.side) bucket listed as a single stream (its server's start-after or order does not allow key ranges)"
+        )
         singleSides.insert(e.side)
         options.progress?.restartListing()
       } catch let e as ListingOrderError where e.kind == .backwards && !sortedSides.contains(e.side) {
         logger.warning(
-          "\(e.description). Comparing again with the \(e.side) listing sorted by UTF-8 bytes (bounded memory, spilled to disk)")
+          "\(e.description). Comparing again with the \(e.side) listing sorted by UTF-8 bytes (bounded memory, spilled to disk)"
+        )
         sortedSides.insert(e.side)
         options.progress?.restartListing()
       }
@@ -137,7 +141,8 @@ public struct PairComparison {
 
   /// How one side is listed in one attempt.
   enum ListingMode: Equatable {
-    case partitioned(Int), single, sorted
+    case partitioned(Int)
+    case single, sorted
     var description: String {
       switch self {
       case .partitioned(let n): return "key ranges, \(n) listed at once"
@@ -208,7 +213,8 @@ public struct PairComparison {
     func resumePoint(_ side: Side) -> RangeHandOff? {
       guard case .partitioned = mode(side), let h = base?.rangeHandOffs?[side.rawValue] else { return nil }
       logger.info(
-        "Listing the \(side) bucket from after '\(h.after)', a key-range boundary the checkpoint verified (the first key after it must still be \(h.first.map { "'\($0)'" } ?? "none"))")
+        "Listing the \(side) bucket from after '\(h.after)', a key-range boundary the checkpoint verified (the first key after it must still be \(h.first.map { "'\($0)'" } ?? "none"))"
+      )
       return h
     }
     var srcListing = try stream(.source, mode: mode(.source), resumeFrom: resumePoint(.source))
@@ -247,7 +253,8 @@ public struct PairComparison {
       let mark = previousWatermark ?? watermark
       return Checkpoint(
         fingerprint: store.fingerprint, lastKey: mark, reportBytes: report.length,
-        objectsProcessed: result.objectsProcessed - (previousWatermark == nil ? 0 : 1), onlyInSource: result.onlyInSource,
+        objectsProcessed: result.objectsProcessed - (previousWatermark == nil ? 0 : 1),
+        onlyInSource: result.onlyInSource,
         onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
         sortedSides: Side.inOrder(sortedSides).map(\.rawValue),
         singleStreamSides: Side.inOrder(singleSides).map(\.rawValue),

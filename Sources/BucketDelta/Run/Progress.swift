@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #endif
-import Foundation
 
 /// Live counters of one pair, written by its listing threads and its comparison, read by the display.
 public final class PairProgress: @unchecked Sendable {
@@ -88,7 +89,9 @@ public final class ProgressDisplay: @unchecked Sendable {
   }
 
   /// A display when `explicit` is true, or when it is nil and stderr is a terminal (not `TERM=dumb`).
-  public static func choose(explicit: Bool?, environment: [String: String] = ProcessInfo.processInfo.environment) -> ProgressDisplay? {
+  public static func choose(explicit: Bool?, environment: [String: String] = ProcessInfo.processInfo.environment)
+    -> ProgressDisplay?
+  {
     let on = explicit ?? (isatty(2) == 1 && environment["TERM"] != "dumb")
     return on ? ProgressDisplay() : nil
   }
@@ -153,7 +156,9 @@ public final class ProgressDisplay: @unchecked Sendable {
   private func block() -> String {
     let width = Self.columns(fd)
     let t = now()
-    let lines = pairs.map { Self.line(name: $0.name, $0.snapshot, elapsed: t.timeIntervalSince($0.started), width: width) }
+    let lines = pairs.map {
+      Self.line(name: $0.name, $0.snapshot, elapsed: t.timeIntervalSince($0.started), width: width)
+    }
     drawn = lines.count
     return lines.joined(separator: "\n")
   }

@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #endif
-import Foundation
 
 /// How a child process ended.
 public enum ChildExit: Sendable, CustomStringConvertible {
@@ -11,7 +12,8 @@ public enum ChildExit: Sendable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .terminated(let code): return "exit status \(code)"
-    case .signalled(let sig): return "signal \(sig)\(sig == SIGKILL ? " (SIGKILL)" : sig == SIGSEGV ? " (SIGSEGV)" : "")"
+    case .signalled(let sig):
+      return "signal \(sig)\(sig == SIGKILL ? " (SIGKILL)" : sig == SIGSEGV ? " (SIGSEGV)" : "")"
     }
   }
 }
@@ -41,7 +43,8 @@ public final class ChildProcess: @unchecked Sendable {
     var outPipe: [Int32] = [0, 0]
     guard pipe(&inPipe) == 0 else { throw WorkerError("pipe: \(String(cString: strerror(errno)))") }
     guard pipe(&outPipe) == 0 else {
-      close(inPipe[0]); close(inPipe[1])
+      close(inPipe[0])
+      close(inPipe[1])
       throw WorkerError("pipe: \(String(cString: strerror(errno)))")
     }
     for fd in inPipe + outPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -70,15 +73,16 @@ public final class ChildProcess: @unchecked Sendable {
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
     let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer {
-      argv.forEach { free($0) }
-      envp.forEach { free($0) }
+      for p in argv { free(p) }
+      for p in envp { free(p) }
     }
     var child: pid_t = 0
     let rc = posix_spawn(&child, executable, &actions, &attr, argv, envp)
     close(inPipe[0])
     close(outPipe[1])
     guard rc == 0 else {
-      close(inPipe[1]); close(outPipe[0])
+      close(inPipe[1])
+      close(outPipe[0])
       throw WorkerError("cannot start worker \(executable): \(String(cString: strerror(rc)))")
     }
     pid = child

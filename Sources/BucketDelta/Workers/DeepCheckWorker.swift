@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
 import Foundation
 import Logging
 import S3
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// The worker process: reads its configuration and batches of keys on stdin, checks each key with
 /// HeadObject (and GetObjectTagging) on both sides, and writes one result line per key on stdout.
@@ -55,7 +56,9 @@ public enum DeepCheckWorker {
             result = check(item, src: src, dst: dst, pair: config.pairs[item.pair])
             result.counts = src.stats.counts + dst.stats.counts - before
           } else {
-            result = WorkResult(pair: item.pair, seq: item.seq, fields: [], source: nil, destination: nil, error: "unknown pair \(item.pair)")
+            result = WorkResult(
+              pair: item.pair, seq: item.seq, fields: [], source: nil, destination: nil,
+              error: "unknown pair \(item.pair)")
           }
           guard let line = try? result.line(encoder: encoder) else { continue }
           outputLock.lock()
@@ -83,7 +86,8 @@ public enum DeepCheckWorker {
     var errors: [String] = []
     var failures: [KeyFailure] = []
     do {
-      s = try src.objectDetails(bucket: config.source.bucket, key: config.source.prefix + item.key, tags: config.compareTags)
+      s = try src.objectDetails(
+        bucket: config.source.bucket, key: config.source.prefix + item.key, tags: config.compareTags)
     } catch {
       errors.append("source: \(error)")
       failures.append(KeyFailure(side: "source", operation: error.operation, kind: error.kindSummary))

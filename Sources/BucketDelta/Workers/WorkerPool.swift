@@ -1,8 +1,9 @@
+import Foundation
+import Logging
+
 #if canImport(Glibc)
   import Glibc
 #endif
-import Foundation
-import Logging
 
 /// The coordinator's side of the deep-check worker processes.
 ///
@@ -211,13 +212,15 @@ public final class WorkerPool: @unchecked Sendable {
     let reason = protocolError ?? "\(exit)"
     if restarts >= maxRestarts {
       failure = WorkerError(
-        "worker \(slot.index) (pid \(child.pid)) ended with \(reason), and workers have been restarted \(restarts) times already: giving up")
+        "worker \(slot.index) (pid \(child.pid)) ended with \(reason), and workers have been restarted \(restarts) times already: giving up"
+      )
       logger.error("\(failure!.description)")
       return
     }
     restarts += 1
     logger.warning(
-      "Worker \(slot.index) (pid \(child.pid)) ended with \(reason) holding \(orphaned.count) keys; they go to other workers, and the worker is restarted (restart \(restarts) of at most \(maxRestarts))")
+      "Worker \(slot.index) (pid \(child.pid)) ended with \(reason) holding \(orphaned.count) keys; they go to other workers, and the worker is restarted (restart \(restarts) of at most \(maxRestarts))"
+    )
     condition.unlock()
     do {
       try launch(slot)
