@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PREFIX ?= /usr/local
 
-.PHONY: all deps build release test demo install clean
+.PHONY: all deps build release test lint format demo install clean
 
 all: build
 
@@ -17,6 +17,13 @@ release: deps
 
 test: deps
 	@scripts/run-tests.sh
+
+# The format gate: .swift-format (swift-format ships with the toolchain), checked strictly.
+lint:
+	swift format lint --strict -r Sources Tests Package.swift
+
+format:
+	swift format format -i -r Sources Tests Package.swift
 
 demo: deps
 	@scripts/demo.sh
