@@ -182,7 +182,7 @@ public struct CompareCommand: ParsableCommand {
     }
     var runner = ManifestRunner(
       manifest: manifest, logger: logger, startTime: startTime, toolVersion: BucketDeltaCommand.version,
-      resume: config.resume)
+      resume: config.resume, exitStatus: ExitStatus.code(for:))
     runner.singlePair = true
     runner.progress = ProgressDisplay.choose(explicit: options.progress)
     return runner.run().exit_code

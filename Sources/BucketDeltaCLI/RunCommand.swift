@@ -104,7 +104,8 @@ struct RunCommand: ParsableCommand {
     }
     logger.info("Manifest \(manifest): \(m.pairs.count) pairs")
     var runner = ManifestRunner(
-      manifest: m, logger: logger, startTime: start, toolVersion: BucketDeltaCommand.version, resume: resume)
+      manifest: m, logger: logger, startTime: start, toolVersion: BucketDeltaCommand.version, resume: resume,
+      exitStatus: ExitStatus.code(for:))
     runner.progress = ProgressDisplay.choose(explicit: options.progress)
     let summary = runner.run()
     if summary.exit_code != 0 { throw ExitCode(summary.exit_code) }

@@ -9,10 +9,11 @@ struct WorkerCommand: ParsableCommand {
     commandName: "__worker", abstract: "Deep-check worker (started by bucket-delta itself).", shouldDisplay: false)
 
   func run() throws {
-    let status = DeepCheckWorker.run { level in
-      let l = LogLevelOption(rawValue: level)?.level ?? .info
-      return Logger(label: "bucket-delta-worker") { _ in BucketDeltaLogHandler(level: l) }
-    }
+    let status = DeepCheckWorker.run(
+      logger: { level in
+        let l = LogLevelOption(rawValue: level)?.level ?? .info
+        return Logger(label: "bucket-delta-worker") { _ in BucketDeltaLogHandler(level: l) }
+      }, exitStatus: { ExitStatus.code(for: $0) })
     throw ExitCode(status)
   }
 }

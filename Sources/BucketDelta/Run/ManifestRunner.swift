@@ -17,11 +17,14 @@ public struct ManifestRunner: Sendable {
   public var singlePair = false
   /// The live progress block (on a terminal), nil for none.
   public var progress: ProgressDisplay?
+  /// The process exit status of an outcome (the CLI's one mapping), also written into the summary.
+  public var exitStatus: @Sendable (RunOutcome) -> Int32
 
   public init(
     manifest: Manifest, logger: Logger, startTime: Date = Date(), toolVersion: String, resume: Bool = false,
-    stateDirectory: String = CheckpointStore.stateDirectory()
+    stateDirectory: String = CheckpointStore.stateDirectory(), exitStatus: @escaping @Sendable (RunOutcome) -> Int32
   ) {
+    self.exitStatus = exitStatus
     self.manifest = manifest
     self.logger = logger
     self.startTime = startTime
@@ -133,18 +136,22 @@ public struct ManifestRunner: Sendable {
       ? .error
       : pairs.contains { $0.status == .different }
         ? .different : !pairs.isEmpty && pairs.allSatisfy { $0.status == .empty } ? .empty : .identical
-    var exitCode: Int32 = status == .error ? 2 : status == .different ? 1 : 0
-    if interruptSignal != 0 { exitCode = 128 + interruptSignal }
+    let signal = interruptSignal
+    func outcome(_ status: PairStatus) -> RunOutcome { signal != 0 ? .interrupted(signal: signal) : .finished(status) }
     var summary = RunSummary(
       tool_version: toolVersion, started_at: isoTimestamp(startTime), finished_at: isoTimestamp(Date()), status: status,
-      exit_code: exitCode, pairs: pairs)
+      exit_code: exitStatus(outcome(status)), pairs: pairs)
+    /// An output that cannot be written fails the run.
+    func failOutput() {
+      summary.status = .error
+      summary.exit_code = exitStatus(outcome(.error))
+    }
     if let path = manifest.output.summary {
       do {
         try summary.write(to: path)
       } catch {
         logger.error("Cannot write the summary: \(error)")
-        summary.status = .error
-        summary.exit_code = 2
+        failOutput()
       }
     }
     if let path = manifest.output.junit {
@@ -152,7 +159,7 @@ public struct ManifestRunner: Sendable {
         try writeAtomically(data: Array(JUnitReport.xml(summary).utf8), to: path)
       } catch {
         logger.error("Cannot write the JUnit file: \(error)")
-        summary.exit_code = 2
+        failOutput()
       }
     }
     if let path = manifest.output.metricsFile {
@@ -162,7 +169,7 @@ public struct ManifestRunner: Sendable {
         try writeAtomically(data: Array(text.utf8), to: path, mode: 0o644)
       } catch {
         logger.error("Cannot write the metrics file: \(error)")
-        summary.exit_code = 2
+        failOutput()
       }
     }
     if manifest.pairs.count > 1 || manifest.output.summary != nil {

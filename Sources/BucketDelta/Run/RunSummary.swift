@@ -10,6 +10,14 @@ public enum PairStatus: String, Codable, Sendable, CaseIterable {
   case error
 }
 
+/// How a run ended, for the one place that maps it to a process exit status (the CLI's `ExitStatus`).
+public enum RunOutcome: Sendable, Equatable {
+  /// Every pair was run (or failed); the status of the whole run.
+  case finished(PairStatus)
+  /// Stopped by a signal after saving checkpoints.
+  case interrupted(signal: Int32)
+}
+
 /// The outcome of one pair in the JSON summary (`schemas/summary.schema.json`).
 public struct PairSummary: Codable, Sendable {
   public var name: String

@@ -10,7 +10,17 @@ import S3
 /// HeadObject (and GetObjectTagging) on both sides, and writes one result line per key on stdout.
 /// It exits as soon as stdin ends, so a coordinator that dies leaves no worker behind.
 public enum DeepCheckWorker {
-  public static func run(logger makeLogger: (String) -> Logger) -> Int32 {
+  /// How a worker ends; the CLI maps it to an exit status.
+  public enum End: Sendable {
+    /// Its stdin closed (the coordinator is done or gone), or its stdout did.
+    case done
+    /// No valid configuration or an unreadable batch on stdin.
+    case badInput
+  }
+
+  public static func run(
+    logger makeLogger: (String) -> Logger, exitStatus: @escaping @Sendable (End) -> Int32
+  ) -> Int32 {
     signal(SIGPIPE, SIG_IGN)
     signal(SIGINT, SIG_DFL)  // a worker holds nothing worth saving: Ctrl-C ends it at once
     signal(SIGTERM, SIG_DFL)
@@ -18,7 +28,7 @@ public enum DeepCheckWorker {
     guard let first = input.next(), let config = try? JSONDecoder().decode(WorkerConfig.self, from: Data(first))
     else {
       writeAll(fd: 2, Array("bucket-delta worker: no valid configuration on stdin\n".utf8))
-      return 2
+      return exitStatus(.badInput)
     }
     let logger = makeLogger(config.logLevel)
     let transport = CurlTransport(maxConnectionsPerHost: config.numConnections)
@@ -39,7 +49,7 @@ public enum DeepCheckWorker {
     }
     guard threadClients() != nil else {
       writeAll(fd: 2, Array("bucket-delta worker: bad endpoint in configuration\n".utf8))
-      return 2
+      return exitStatus(.badInput)
     }
 
     let queue = WorkQueue()
@@ -64,7 +74,7 @@ public enum DeepCheckWorker {
           outputLock.lock()
           let ok = writeAll(fd: 1, line + [0x0A])
           outputLock.unlock()
-          if !ok { _exit(0) }  // the coordinator is gone
+          if !ok { _exit(exitStatus(.done)) }  // the coordinator is gone
         }
       }
       t.name = "check-\(i)"
@@ -73,11 +83,11 @@ public enum DeepCheckWorker {
     while let line = input.next() {
       guard let batch = try? WorkBatch.parse(line) else {
         writeAll(fd: 2, Array("bucket-delta worker: unreadable batch on stdin\n".utf8))
-        _exit(2)
+        _exit(exitStatus(.badInput))
       }
       queue.put(batch.items)
     }
-    _exit(0)  // stdin closed: the coordinator is done or gone
+    _exit(exitStatus(.done))  // stdin closed: the coordinator is done or gone
   }
 
   static func check(_ item: WorkItem, src: S3Client, dst: S3Client, pair config: WorkerPair) -> WorkResult {
