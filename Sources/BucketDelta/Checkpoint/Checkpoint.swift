@@ -141,26 +141,3 @@ public struct CheckpointStore: Sendable {
     Crypto.hex(Crypto.sha256(Array(parts.joined(separator: "\u{1F}").utf8)))
   }
 }
-
-/// Set by SIGINT/SIGTERM; the comparison loop checks it, writes a checkpoint and stops.
-nonisolated(unsafe) public var interruptSignal: Int32 = 0
-
-/// Installs the SIGINT/SIGTERM handlers that set `interruptSignal`, and unblocks both signals (a
-/// parent may have started us with them blocked; threads started later inherit this mask).
-public func installInterruptHandlers() {
-  signal(SIGINT) { interruptSignal = $0 }
-  signal(SIGTERM) { interruptSignal = $0 }
-  var set = sigset_t()
-  sigemptyset(&set)
-  sigaddset(&set, SIGINT)
-  sigaddset(&set, SIGTERM)
-  pthread_sigmask(SIG_UNBLOCK, &set, nil)
-}
-
-/// The run was stopped by a signal after saving a checkpoint.
-public struct Interrupted: Error, CustomStringConvertible {
-  public var signal: Int32
-  public var description: String {
-    "interrupted by signal \(signal); the checkpoint was saved, run again with --resume"
-  }
-}

@@ -23,9 +23,9 @@ public final class ChildProcess: @unchecked Sendable {
   // @unchecked: immutable after init; the fds are used by one thread each.
   public let pid: pid_t
   /// Write end of the child's stdin.
-  public let stdin: Int32
+  public let stdin: OwnedDescriptor
   /// Read end of the child's stdout.
-  public let stdout: Int32
+  public let stdout: OwnedDescriptor
 
   private static let spawnLock = NSLock()
 
@@ -86,8 +86,8 @@ public final class ChildProcess: @unchecked Sendable {
       throw WorkerError("cannot start worker \(executable): \(String(cString: strerror(rc)))")
     }
     pid = child
-    stdin = inPipe[1]
-    stdout = outPipe[0]
+    stdin = OwnedDescriptor(inPipe[1])
+    stdout = OwnedDescriptor(outPipe[0])
   }
 
   /// Waits for the child to end.
@@ -98,7 +98,7 @@ public final class ChildProcess: @unchecked Sendable {
     return .signalled(status & 0x7f)
   }
 
-  public func closeStdin() { close(stdin) }
+  public func closeStdin() { stdin.close() }
   public func kill(_ signal: Int32 = SIGKILL) { _ = Glibc.kill(pid, signal) }
 }
 

@@ -116,7 +116,7 @@ public final class WorkerPool: @unchecked Sendable {
     let child = try ChildProcess(
       executable: executable, arguments: ["__worker"], extraEnvironment: ["SWIFT_BACKTRACE": "enable=no"],
       withholding: withheldEnvironment)
-    guard writeAll(fd: child.stdin, configLine) else {
+    guard child.stdin.write(configLine) else {
       child.kill()
       _ = child.wait()
       throw WorkerError("worker \(slot.index) (pid \(child.pid)) did not accept its configuration")
@@ -171,7 +171,7 @@ public final class WorkerPool: @unchecked Sendable {
         pendingHead = 0
       }
       condition.unlock()
-      let ok = writeAll(fd: child.stdin, WorkBatch(items: batch).line + [0x0A])
+      let ok = child.stdin.write(WorkBatch(items: batch).line + [0x0A])
       condition.lock()
       if !ok { return }  // the reader sees the EOF and hands the keys on
     }
@@ -179,7 +179,7 @@ public final class WorkerPool: @unchecked Sendable {
 
   private func readLoop(_ slot: Slot, _ child: ChildProcess) {
     let decoder = JSONDecoder()
-    let reader = LineReader(fd: child.stdout)
+    let reader = LineReader(fd: child.stdout.rawValue ?? -1)
     var protocolError: String?
     while let line = reader.next() {
       guard let result = try? WorkResult.parse(line: line, decoder: decoder) else {
@@ -193,9 +193,9 @@ public final class WorkerPool: @unchecked Sendable {
       condition.unlock()
       if known { onResult(result) }
     }
-    close(child.stdout)
+    child.stdout.close()
     let exit = child.wait()
-    close(child.stdin)
+    child.stdin.close()
     condition.lock()
     defer {
       threadDone()
@@ -205,7 +205,9 @@ public final class WorkerPool: @unchecked Sendable {
     slot.wakeSender()
     let orphaned = slot.assigned.values.sorted { ($0.pair, $0.seq) < ($1.pair, $1.seq) }
     slot.assigned.removeAll()
-    if stopping && orphaned.isEmpty { return }
+    // A pool that is shutting down restarts nobody: a worker started now would hold no closed stdin and
+    // keep `shutdown` waiting until its deadline (seen: 5 s at the end of interrupted runs).
+    if stopping { return }
     // Hand the keys back, first in line.
     pending.replaceSubrange(pendingHead..<pendingHead, with: orphaned)
     for other in slots where other.assigned.count <= refillBelow { other.wakeSender() }

@@ -1,0 +1,114 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import BucketDelta
+
+@Suite("Worker pipes: one owner per descriptor")
+struct WorkerPipeTests {
+  @Test("OwnedDescriptor: closed once, writes after close refused, a close during a write waits for it")
+  func ownedDescriptor() throws {
+    var fds: [Int32] = [0, 0]
+    try #require(pipe(&fds) == 0)
+    let reader = fds[0]
+    let w = OwnedDescriptor(fds[1])
+    #expect(w.write(Array("a\n".utf8)))
+    w.close()
+    w.close()  // idempotent: the number is not closed a second time
+    #expect(w.isClosed)
+    #expect(!w.write(Array("b\n".utf8)))
+    // the reader sees exactly what was written, then EOF
+    var buf = [UInt8](repeating: 0, count: 16)
+    #expect(read(reader, &buf, 16) == 2)
+    #expect(read(reader, &buf, 16) == 0)
+    close(reader)
+
+    // a write blocked on a full pipe: close() returns at once, the descriptor closes when the write ends
+    try #require(pipe(&fds) == 0)
+    let blocked = OwnedDescriptor(fds[1])
+    let big = [UInt8](repeating: 0x41, count: 1 << 20)  // more than a pipe holds
+    let done = DispatchSemaphore(value: 0)
+    Thread {
+      _ = blocked.write(big)
+      done.signal()
+    }.start()
+    usleep(100_000)
+    blocked.close()
+    #expect(!blocked.isClosed, "closed under a writer")
+    var drained = 0
+    while drained < big.count {
+      let n = read(fds[0], &buf, buf.count)
+      if n <= 0 { break }
+      drained += n
+    }
+    done.wait()
+    #expect(drained == big.count)
+    #expect(blocked.isClosed)
+    close(fds[0])
+  }
+
+  @Test(
+    "30 worker pools started, fed and shut down while another thread keeps opening files: no descriptor of that thread is closed, none leaks, no shutdown waits"
+  )
+  func poolsUnderLoad() throws {
+    let binary = try toolPath()
+    let side = WorkerSide(
+      endpointURL: "http://127.0.0.1:1", region: "us-east-1", addressing: "path", bucket: "b", prefix: "",
+      accessKeyID: "k",
+      secretAccessKey: "s", sessionToken: nil)
+    let config = WorkerConfig(
+      pairs: [WorkerPair(source: side, destination: side, compareTags: false)], numConnections: 2, maxAttempts: 1,
+      logLevel: "ERROR")
+    let before = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+    // The canary thread: holds descriptors it opened and checks they stay open until it closes them.
+    let stop = Atomic<Bool>(false)
+    let lost = Atomic<Int>(0)
+    let opened = Atomic<Int>(0)
+    let canaryDone = DispatchSemaphore(value: 0)
+    Thread {
+      while !stop.load(ordering: .relaxed) {
+        var held: [Int32] = []
+        for _ in 0..<8 {
+          let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+          if fd >= 0 { held.append(fd) }
+        }
+        opened.add(held.count, ordering: .relaxed)
+        usleep(200)
+        for fd in held {
+          if fcntl(fd, F_GETFD) == -1 { lost.add(1, ordering: .relaxed) } else { close(fd) }
+        }
+      }
+      canaryDone.signal()
+    }.start()
+    let results = Atomic<Int>(0)
+    var slowestShutdown = 0.0
+    for round in 0..<30 {
+      let pool = try WorkerPool(
+        executable: binary, config: config, processes: 3, perWorkerInFlight: 4, maxRestarts: 3,
+        logger: Logger(label: "test")
+      ) { _ in results.add(1, ordering: .relaxed) }
+      try pool.start()
+      for seq in 0..<(round % 3 == 0 ? 0 : 20) { pool.submit(WorkItem(pair: 0, seq: seq, key: "k\(seq)")) }
+      if round % 2 == 0 { usleep(20_000) }
+      let t = Date()
+      pool.shutdown()
+      slowestShutdown = max(slowestShutdown, Date().timeIntervalSince(t))
+    }
+    stop.store(true, ordering: .relaxed)
+    canaryDone.wait()
+    #expect(opened.load(ordering: .relaxed) > 1000)
+    #expect(lost.load(ordering: .relaxed) == 0, "descriptors of another thread were closed under it")
+    // every pool's pipes are closed again (reader threads finish after shutdown: give them a moment)
+    var after = 0
+    for _ in 0..<100 {
+      after = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+      if after <= before { break }
+      usleep(50_000)
+    }
+    #expect(after <= before, "\(after - before) descriptors leaked")
+    #expect(results.load(ordering: .relaxed) > 0, "the workers answered")
+    // Shutting down with keys in flight restarts no worker (one started then kept shutdown waiting 5 s).
+    #expect(slowestShutdown < 2, "the slowest shutdown took \(slowestShutdown) s")
+  }
+}
