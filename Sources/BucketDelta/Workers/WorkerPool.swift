@@ -234,6 +234,13 @@ public final class WorkerPool: @unchecked Sendable {
     condition.lock()
   }
 
+  /// Pipe ends to workers not closed yet (0 after `shutdown`: each is closed once by its owner).
+  var openPipeEnds: Int {
+    condition.withLock {
+      slots.compactMap(\.child).reduce(0) { $0 + ($1.stdin.isClosed ? 0 : 1) + ($1.stdout.isClosed ? 0 : 1) }
+    }
+  }
+
   /// Restarts so far.
   public var restartCount: Int { condition.withLock { restarts } }
 }
