@@ -110,24 +110,7 @@ public struct CompareCommand: ParsableCommand {
   var resume = false
 
   // MARK: Tuning
-  @Option(name: .customLong("num_processes"), help: "Worker processes for deep checks.")
-  var numProcesses: Int = 10
-  @Option(name: .customLong("num_connections"), help: "HTTP connections per endpoint and process.")
-  var numConnections: Int = 10
-  @Option(name: .customLong("max_queue_size"), help: "Keys in flight to the deep-check workers.")
-  var maxQueueSize: Int = 100
-  @Option(name: .customLong("num_objects_report"), help: "Log progress every N objects.")
-  var numObjectsReport: Int = 1000
-  @Option(name: .customLong("list_page_size"), help: "Keys per ListObjectsV2 page (1-1000).")
-  var listPageSize: Int = 1000
-  @Option(
-    name: .customLong("range_listers"),
-    help: "Key ranges of each bucket listed at once (1 lists each bucket as one stream).")
-  var rangeListers: Int = Tuning().rangeListers
-  @Option(
-    name: .customLong("max_attempts"),
-    help: "Attempts per request before giving up (retries with backoff on 5xx, 429, SlowDown, resets).")
-  var maxAttempts: Int = 8
+  @OptionGroup var tuning: TuningFlags
   @Option(
     name: .customLong("addressing_style"),
     help: "Bucket addressing of both sides: path or virtual (virtual needs a DNS name).")

@@ -9,22 +9,7 @@ struct ManifestOverrides: ParsableArguments {
   var shallowCheck: BoolArgument?
   @Option(name: .customLong("compare_object_tags"), help: "Override compare_object_tags for every pair.")
   var compareObjectTags: BoolArgument?
-  @Option(name: .customLong("num_processes"), help: "Override tuning.num_processes.")
-  var numProcesses: Int?
-  @Option(name: .customLong("num_connections"), help: "Override tuning.num_connections.")
-  var numConnections: Int?
-  @Option(name: .customLong("max_queue_size"), help: "Override tuning.max_queue_size.")
-  var maxQueueSize: Int?
-  @Option(name: .customLong("num_objects_report"), help: "Override tuning.num_objects_report.")
-  var numObjectsReport: Int?
-  @Option(name: .customLong("list_page_size"), help: "Override tuning.list_page_size.")
-  var listPageSize: Int?
-  @Option(name: .customLong("range_listers"), help: "Override tuning.range_listers.")
-  var rangeListers: Int?
-  @Option(name: .customLong("max_attempts"), help: "Override tuning.max_attempts.")
-  var maxAttempts: Int?
-  @Option(name: .customLong("parallel_pairs"), help: "Override tuning.parallel_pairs.")
-  var parallelPairs: Int?
+  @OptionGroup var tuning: TuningFlags
   @Option(name: .customLong("output_format"), help: "Override output.format: text or jsonl.")
   var outputFormat: ReportFormatOption?
   @Option(name: .customLong("log_level"), help: "Log verbosity: DEBUG, INFO, WARN or ERROR.")
@@ -33,22 +18,7 @@ struct ManifestOverrides: ParsableArguments {
   /// Applies the overrides; returns the problems with their values.
   func apply(to m: inout Manifest, pairs selected: [String]) -> [String] {
     var problems: [String] = []
-    func positive(_ v: Int?, _ name: String, _ max: Int = Int.max) -> Int? {
-      guard let v else { return nil }
-      guard v >= 1, v <= max else {
-        problems.append("--\(name) must be between 1 and \(max == Int.max ? "any" : String(max)), got \(v)")
-        return nil
-      }
-      return v
-    }
-    if let v = positive(numProcesses, "num_processes", 512) { m.tuning.numProcesses = v }
-    if let v = positive(numConnections, "num_connections", 1024) { m.tuning.numConnections = v }
-    if let v = positive(maxQueueSize, "max_queue_size") { m.tuning.maxQueueSize = v }
-    if let v = positive(numObjectsReport, "num_objects_report") { m.tuning.numObjectsReport = v }
-    if let v = positive(listPageSize, "list_page_size", 1000) { m.tuning.listPageSize = v }
-    if let v = positive(maxAttempts, "max_attempts", 100) { m.tuning.maxAttempts = v }
-    if let v = positive(rangeListers, "range_listers", Tuning.rangeListersMax) { m.tuning.rangeListers = v }
-    if let v = positive(parallelPairs, "parallel_pairs", 64) { m.tuning.parallelPairs = v }
+    problems += tuning.apply(to: &m.tuning)
     if let f = outputFormat { m.output.format = f.format }
     for i in m.pairs.indices {
       if let s = shallowCheck { m.pairs[i].check = s.value ? .shallow : .deep }

@@ -11,10 +11,6 @@ struct RunOptions: ParsableArguments {
     help: "Cap on requests per second to each endpoint's server, for the whole run (all processes).")
   var maxRequestsPerSecond: Double?
   @Option(
-    name: .customLong("request_timeout"),
-    help: "Seconds before one HTTP request is abandoned and retried (default 120).")
-  var requestTimeout: Double?
-  @Option(
     name: .customLong("ca_bundle"),
     help: "PEM file of CA certificates to trust for HTTPS endpoints (default: $AWS_CA_BUNDLE, else the system's).")
   var caBundle: String?
@@ -47,15 +43,6 @@ struct RunOptions: ParsableArguments {
         for k in m.endpoints.keys { m.endpoints[k]!.maxRequestsPerSecond = v }
       } else {
         problems.append("--max_requests_per_second must be a positive number, got \(v)")
-      }
-    }
-    if let v = requestTimeout {
-      let range = Tuning.requestTimeoutRange
-      if range.contains(v) {
-        m.tuning.requestTimeout = v
-      } else {
-        problems.append(
-          "--request_timeout must be between \(Int(range.lowerBound)) and \(Int(range.upperBound)) seconds, got \(v)")
       }
     }
     if let ca = caBundle {

@@ -24,15 +24,9 @@ struct SinglePairConfig {
   var destination: SideConfig
   var outputFile: String
   var format: ReportFormat
-  var numConnections: Int
-  var numObjectsReport: Int
-  var pageSize: Int
-  var rangeListers: Int
-  var maxAttempts: Int
+  var tuning: Tuning
   var deep: Bool
   var compareTags: Bool
-  var numProcesses: Int
-  var maxQueueSize: Int
   var logLevel: String
   var summary: String?
   var resume: Bool
@@ -120,25 +114,13 @@ extension CompareCommand {
         problems.append("directory of --output_file does not exist: \(dir)")
       }
     }
-    for (name, value) in [
-      ("num_processes", numProcesses), ("num_connections", numConnections), ("max_queue_size", maxQueueSize),
-      ("num_objects_report", numObjectsReport), ("max_attempts", maxAttempts),
-    ] where value < 1 {
-      problems.append("--\(name) must be a positive integer, got \(value)")
-    }
-    if !(1...Tuning.rangeListersMax).contains(rangeListers) {
-      problems.append("--range_listers must be between 1 and \(Tuning.rangeListersMax), got \(rangeListers)")
-    }
-    if !(1...1000).contains(listPageSize) {
-      problems.append("--list_page_size must be between 1 and 1000, got \(listPageSize)")
-    }
+    var tuning = Tuning()
+    problems += self.tuning.apply(to: &tuning)
     guard problems.isEmpty, let src, let dst else { throw ValidationProblems(problems: problems) }
     return SinglePairConfig(
       source: src, destination: dst, outputFile: output, format: outputFormat.format,
-      numConnections: numConnections, numObjectsReport: numObjectsReport, pageSize: listPageSize,
-      rangeListers: rangeListers,
-      maxAttempts: maxAttempts, deep: !shallowCheck.value, compareTags: compareObjectTags.value,
-      numProcesses: numProcesses, maxQueueSize: maxQueueSize, logLevel: logLevel.rawValue, summary: summary,
+      tuning: tuning, deep: !shallowCheck.value, compareTags: compareObjectTags.value,
+      logLevel: logLevel.rawValue, summary: summary,
       resume: resume, secretsOnCommandLine: secretFlagsUsed)
   }
 }

@@ -17,14 +17,7 @@ struct SinglePairRun {
         credentials: s.credentials, credentialSource: s.credentialSource,
         tls: .fromEnvironment(ProcessInfo.processInfo.environment))
     }
-    var tuning = Tuning()
-    tuning.numProcesses = config.numProcesses
-    tuning.numConnections = config.numConnections
-    tuning.maxQueueSize = config.maxQueueSize
-    tuning.numObjectsReport = config.numObjectsReport
-    tuning.listPageSize = config.pageSize
-    tuning.rangeListers = config.rangeListers
-    tuning.maxAttempts = config.maxAttempts
+    let tuning = config.tuning
     let pair = PairConfig(
       name: "\(config.source.bucket)-to-\(config.destination.bucket)",
       source: PairSide(endpoint: "source", bucket: config.source.bucket, prefix: config.source.prefix),

@@ -14,7 +14,7 @@ public struct HTTPRequest: Sendable {
 
   public init(
     method: String, url: String, headers: [(String, String)], maxResponseBytes: Int = 64 << 20,
-    timeout: Double = 120, tls: TLSSettings = TLSSettings()
+    timeout: Double = ClientOptions.defaultRequestTimeout, tls: TLSSettings = TLSSettings()
   ) {
     self.method = method
     self.url = url

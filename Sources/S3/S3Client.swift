@@ -55,7 +55,9 @@ public final class RequestStats: @unchecked Sendable {
 public struct ClientOptions: Sendable {
   public var retry = RetryPolicy()
   /// Seconds before a request is abandoned (and retried).
-  public var requestTimeout: Double = 120
+  public var requestTimeout: Double = ClientOptions.defaultRequestTimeout
+  /// The request timeout unless one is set (`request_timeout_seconds`).
+  public static let defaultRequestTimeout: Double = 120
   public var tls = TLSSettings()
   /// Shared by every client of the process that talks to the same endpoint; nil: no admission control.
   public var governor: RequestGovernor?

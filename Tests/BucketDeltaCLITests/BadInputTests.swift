@@ -170,7 +170,7 @@ struct BadInputTests {
     #expect(r.status == 2)
     #expect(r.stderr.contains("--source_endpoint_url: endpoint URL 'ftp://x' must start with http:// or https://"))
     #expect(r.stderr.contains("--destination_bucket_name is required"))
-    #expect(r.stderr.contains("--num_processes must be a positive integer"))
+    #expect(r.stderr.contains("--num_processes must be between 1 and 512, got 0"))
     #expect(r.stderr.contains("directory of --output_file does not exist"))
   }
 
@@ -179,5 +179,46 @@ struct BadInputTests {
     let r = try run(["--no_such_flag", "1"])
     #expect(r.status == 2)
     #expect(r.stderr.contains("no_such_flag"))
+  }
+
+  @Test("Tuning flags are checked against the same bounds as the manifest, by compare and by run alike")
+  func tuningBounds() throws {
+    let dir = try temporaryDirectory()
+    let manifest = dir.appendingPathComponent("m.yaml").path
+    try """
+    version: 1
+    endpoints:
+      e: { url: "http://127.0.0.1:1", access_key_env: BD_T_AK, secret_key_env: BD_T_SK }
+    defaults:
+      tuning: { num_processes: 100000 }
+    pairs:
+      - { name: p, source: { endpoint: e, bucket: a }, destination: { endpoint: e, bucket: b } }
+    """.write(toFile: manifest, atomically: true, encoding: .utf8)
+    var env = ProcessInfo.processInfo.environment
+    env["BD_T_AK"] = "k"
+    env["BD_T_SK"] = "s"
+    let fromManifest = try runProcess(try toolPath(), ["validate", manifest], environment: env)
+    #expect(fromManifest.status == 2)
+    #expect(fromManifest.stderr.contains("defaults.tuning.num_processes: must be between 1 and 512, got 100000"))
+    let bad = [
+      "--num_processes", "100000", "--list_page_size", "0", "--request_timeout", "0.5", "--range_listers", "65",
+    ]
+    let compare = try runProcess(
+      try toolPath(),
+      [
+        "--source_bucket_name", "a", "--source_endpoint_url", "http://127.0.0.1:1", "--destination_bucket_name", "b",
+        "--destination_endpoint_url", "http://127.0.0.1:1", "--output_file", dir.appendingPathComponent("r").path,
+      ] + bad, environment: env)
+    let good = dir.appendingPathComponent("good.yaml").path
+    try String(contentsOfFile: manifest, encoding: .utf8).replacingOccurrences(of: "100000", with: "4")
+      .write(toFile: good, atomically: true, encoding: .utf8)
+    let run = try runProcess(try toolPath(), ["run", good] + bad, environment: env)
+    for r in [compare, run] {
+      #expect(r.status == 2)
+      #expect(r.stderr.contains("--num_processes must be between 1 and 512, got 100000"), "\(r.stderr)")
+      #expect(r.stderr.contains("--list_page_size must be between 1 and 1000, got 0"))
+      #expect(r.stderr.contains("--request_timeout must be between 1 and 3600, got 0.5"))
+      #expect(r.stderr.contains("--range_listers must be between 1 and 64, got 65"))
+    }
   }
 }

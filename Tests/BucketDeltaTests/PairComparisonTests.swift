@@ -49,6 +49,7 @@ struct PairComparisonTests {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let report = dir.appendingPathComponent("r.txt").path
     var options = PairOptions()
+    options.rangeListers = 1  // one stream per side: the fallback to sorting is what is tested
     options.sortRunSize = sortRunSize
     options.temporaryDirectory = dir
     let result = try PairComparison(

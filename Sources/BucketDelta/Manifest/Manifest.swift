@@ -48,7 +48,7 @@ public struct PairSide: Sendable {
   }
 }
 
-/// Tuning shared by the whole run.
+/// Tuning shared by the whole run: the defaults. Names, bounds and help are in `TuningSetting.all`.
 public struct Tuning: Sendable, Equatable {
   public var numProcesses = 10
   public var numConnections = 10
@@ -57,14 +57,10 @@ public struct Tuning: Sendable, Equatable {
   public var listPageSize = 1000
   /// Key ranges of one side listed at once (1: one stream per side).
   public var rangeListers = 4
-  /// What `range_listers` and `--range_listers` accept.
-  public static let rangeListersMax = 64
   public var maxAttempts = 8
   public var parallelPairs = 1
   /// Seconds before one request is abandoned (and retried).
-  public var requestTimeout: Double = 120
-  /// What `request_timeout_seconds` and `--request_timeout` accept.
-  public static let requestTimeoutRange: ClosedRange<Double> = 1...3600
+  public var requestTimeout: Double = ClientOptions.defaultRequestTimeout
   public init() {}
 }
 

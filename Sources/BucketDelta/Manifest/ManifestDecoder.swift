@@ -169,39 +169,19 @@ public struct ManifestDecoder {
 
   private mutating func decodeTuning(_ node: YAMLNode) -> Tuning {
     var t = Tuning()
-    let f = fields(
-      node, "defaults.tuning",
-      allowed: [
-        "num_processes", "num_connections", "max_queue_size", "num_objects_report", "list_page_size", "max_attempts",
-        "parallel_pairs", "request_timeout_seconds", "range_listers",
-      ])
-    func positive(_ key: String, _ max: Int = Int.max) -> Int? {
-      guard let n = f[key], let v = int(n, "defaults.tuning.\(key)") else { return nil }
-      guard v >= 1, v <= max else {
-        error(
-          n, "defaults.tuning.\(key)",
-          max == Int.max ? "must be a positive integer, got \(v)" : "must be between 1 and \(max), got \(v)")
-        return nil
-      }
-      return v
-    }
-    if let v = positive("num_processes", 512) { t.numProcesses = v }
-    if let v = positive("num_connections", 1024) { t.numConnections = v }
-    if let v = positive("max_queue_size") { t.maxQueueSize = v }
-    if let v = positive("num_objects_report") { t.numObjectsReport = v }
-    if let v = positive("list_page_size", 1000) { t.listPageSize = v }
-    if let v = positive("max_attempts", 100) { t.maxAttempts = v }
-    if let v = positive("parallel_pairs", 64) { t.parallelPairs = v }
-    if let v = positive("range_listers", Tuning.rangeListersMax) { t.rangeListers = v }
-    if let n = f["request_timeout_seconds"], let v = number(n, "defaults.tuning.request_timeout_seconds") {
-      if Tuning.requestTimeoutRange.contains(v) {
-        t.requestTimeout = v
+    let f = fields(node, "defaults.tuning", allowed: Set(TuningSetting.all.map(\.key)))
+    for setting in TuningSetting.all {
+      guard let n = f[setting.key] else { continue }
+      let path = "defaults.tuning.\(setting.key)"
+      let problem: String?
+      if setting.isInteger {
+        guard let v = int(n, path) else { continue }
+        problem = setting.set(v, in: &t)
       } else {
-        error(
-          n, "defaults.tuning.request_timeout_seconds",
-          "must be between \(Int(Tuning.requestTimeoutRange.lowerBound)) and \(Int(Tuning.requestTimeoutRange.upperBound)), got \(v)"
-        )
+        guard let v = number(n, path) else { continue }
+        problem = setting.set(v, in: &t)
       }
+      if let problem { error(n, path, problem) }
     }
     return t
   }

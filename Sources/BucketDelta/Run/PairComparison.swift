@@ -6,7 +6,7 @@ import S3
 public struct PairOptions: Sendable {
   public var reportFormat: ReportFormat = .text
   /// Log progress every this many objects.
-  public var numObjectsReport: Int = 1000
+  public var numObjectsReport: Int = Tuning().numObjectsReport
   /// Objects held in memory per sorted run when a listing has to be sorted.
   public var sortRunSize: Int = 200_000
   /// Where sort runs are spilled.
@@ -14,7 +14,7 @@ public struct PairOptions: Sendable {
   /// Deep check: HeadObject/GetObjectTagging through the worker pool given to `run`.
   public var deep = false
   /// Keys held between the merge and the report (`--max_queue_size`).
-  public var maxQueueSize = 100
+  public var maxQueueSize = Tuning().maxQueueSize
   /// Where the pair's checkpoint is kept (written every `numObjectsReport` objects and on SIGINT/SIGTERM).
   public var checkpoint: CheckpointStore?
   /// Continue from the checkpoint instead of starting over.
@@ -22,7 +22,7 @@ public struct PairOptions: Sendable {
   /// Live counters for the progress display.
   public var progress: PairProgress?
   /// Key ranges listed at once per side (`range_listers`); 1 lists each side as one stream.
-  public var rangeListers = 1
+  public var rangeListers = Tuning().rangeListers
   public init() {}
 }
 

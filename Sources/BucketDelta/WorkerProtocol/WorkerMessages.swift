@@ -54,7 +54,7 @@ public struct WorkerConfig: Codable, Sendable {
   public var numConnections: Int
   public var maxAttempts: Int
   public var logLevel: String
-  public var requestTimeout: Double = 120
+  public var requestTimeout: Double = ClientOptions.defaultRequestTimeout
   /// The part of each endpoint's rate cap that one worker may use.
   public var rateShare: Double = 1
 
