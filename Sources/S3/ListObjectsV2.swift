@@ -3,14 +3,14 @@ import Foundation
 /// One object as a listing shows it.
 public struct ListedObject: Sendable, Equatable {
   public var key: String
-  /// The ETag without its surrounding quotes.
-  public var etag: String
+  /// The ETag without its surrounding quotes: unquoted here, once, so no consumer has to.
+  public private(set) var etag: String
   public var size: Int64
   public var lastModified: String
 
   public init(key: String, etag: String, size: Int64, lastModified: String) {
     self.key = key
-    self.etag = etag
+    self.etag = unquoteETag(etag)
     self.size = size
     self.lastModified = lastModified
   }
@@ -49,7 +49,7 @@ public struct ListObjectsV2Page: Sendable {
       }
       objects.append(
         ListedObject(
-          key: key, etag: unquoteETag(c.text(of: "ETag") ?? ""), size: size,
+          key: key, etag: c.text(of: "ETag") ?? "", size: size,
           lastModified: c.text(of: "LastModified") ?? ""))
     }
     var prefixes: [String] = []

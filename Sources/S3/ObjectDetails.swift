@@ -1,42 +1,47 @@
 import Foundation
 
 /// What HeadObject (and GetObjectTagging) tell about one object, as compared by the deep check.
+/// Which single-valued headers are kept is the caller's list (the deep-field table, `DeepField.all`).
 public struct ObjectDetails: Sendable, Equatable, Codable {
-  public var etag: String
+  /// Without surrounding quotes (unquoted by the initialisers, once).
+  public private(set) var etag: String
   public var size: Int64?
   /// `x-amz-meta-*` headers: names lower-cased, without the prefix; values exact.
   public var metadata: [String: String]
   /// nil when tags were not fetched.
   public var tags: [String: String]?
-  public var contentType: String?
-  public var contentEncoding: String?
-  public var contentLanguage: String?
-  public var contentDisposition: String?
-  public var cacheControl: String?
-  public var expires: String?
-  public var objectLockMode: String?
-  /// As the server wrote it; compared as an instant.
-  public var objectLockRetainUntilDate: String?
-  public var objectLockLegalHold: String?
+  /// The headers asked for that the answer carried, by lower-cased name, values as sent.
+  public var headers: [String: String]
 
-  enum CodingKeys: String, CodingKey {
-    case etag, size, metadata, tags
-    case contentType = "content_type"
-    case contentEncoding = "content_encoding"
-    case contentLanguage = "content_language"
-    case contentDisposition = "content_disposition"
-    case cacheControl = "cache_control"
-    case expires
-    case objectLockMode = "object_lock_mode"
-    case objectLockRetainUntilDate = "object_lock_retain_until_date"
-    case objectLockLegalHold = "object_lock_legal_hold"
+  public init(
+    etag: String, size: Int64?, metadata: [String: String] = [:], tags: [String: String]? = nil,
+    headers: [String: String] = [:]
+  ) {
+    self.etag = unquoteETag(etag)
+    self.size = size
+    self.metadata = metadata
+    self.tags = tags
+    self.headers = headers
   }
 
-  /// Reads the details from a HeadObject response. Only documented headers count: servers add
-  /// their own (SeaweedFS sends `seaweed-*` and one `x-amz-tagging-<key>` per tag).
-  /// An answer without an ETag or a numeric Content-Length is refused: two such answers would
-  /// otherwise compare equal and pass as identical.
-  public init(head response: HTTPResponse) throws(ProtocolError) {
+  enum CodingKeys: String, CodingKey {
+    case etag, size, metadata, tags, headers
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    etag = unquoteETag(try c.decode(String.self, forKey: .etag))
+    size = try c.decodeIfPresent(Int64.self, forKey: .size)
+    metadata = try c.decode([String: String].self, forKey: .metadata)
+    tags = try c.decodeIfPresent([String: String].self, forKey: .tags)
+    headers = try c.decodeIfPresent([String: String].self, forKey: .headers) ?? [:]
+  }
+
+  /// Reads the details from a HeadObject response, keeping the headers named in `keeping` (lower
+  /// case). Only documented headers count: servers add their own (SeaweedFS sends `seaweed-*` and one
+  /// `x-amz-tagging-<key>` per tag). An answer without an ETag or a numeric Content-Length is refused:
+  /// two such answers would otherwise compare equal and pass as identical.
+  public init(head response: HTTPResponse, keeping: [String]) throws(ProtocolError) {
     guard let rawETag = response.header("etag"), !unquoteETag(rawETag).isEmpty else {
       throw ProtocolError("HeadObject answer has no ETag header")
     }
@@ -54,15 +59,11 @@ public struct ObjectDetails: Sendable, Equatable, Codable {
     }
     metadata = meta
     tags = nil
-    contentType = response.header("content-type")
-    contentEncoding = response.header("content-encoding")
-    contentLanguage = response.header("content-language")
-    contentDisposition = response.header("content-disposition")
-    cacheControl = response.header("cache-control")
-    expires = response.header("expires")
-    objectLockMode = response.header("x-amz-object-lock-mode")
-    objectLockRetainUntilDate = response.header("x-amz-object-lock-retain-until-date")
-    objectLockLegalHold = response.header("x-amz-object-lock-legal-hold")
+    var kept: [String: String] = [:]
+    for name in keeping {
+      if let v = response.header(name) { kept[name] = v }
+    }
+    headers = kept
   }
 }
 

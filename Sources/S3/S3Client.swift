@@ -222,12 +222,13 @@ extension S3Client {
     }
   }
 
-  /// HeadObject, plus GetObjectTagging when `tags` is true.
-  public func objectDetails(bucket: String, key: String, tags: Bool) throws(S3Error) -> ObjectDetails {
+  /// HeadObject, plus GetObjectTagging when `tags` is true; `headers` are the single-valued headers kept.
+  public func objectDetails(bucket: String, key: String, tags: Bool, headers: [String]) throws(S3Error) -> ObjectDetails
+  {
     let head = try headObject(bucket: bucket, key: key)
     var details: ObjectDetails
     do {
-      details = try ObjectDetails(head: head)
+      details = try ObjectDetails(head: head, keeping: headers)
     } catch {
       throw S3Error(
         kind: .protocolViolation(error.description), operation: "HeadObject", endpoint: endpoint.description,

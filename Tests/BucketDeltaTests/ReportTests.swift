@@ -68,3 +68,49 @@ struct ReportTests {
     #expect(!line.contains("\n"))
   }
 }
+
+@Suite("Deep-field table")
+struct DeepFieldTableTests {
+  @Test("The report-record schema lists exactly the table's fields, in its order, and each header field on both sides")
+  func schemaFollowsTable() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
+    let data = try Data(contentsOf: root.appendingPathComponent("schemas/report-record.schema.json"))
+    let schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    let properties = try #require(schema["properties"] as? [String: Any])
+    let differences = try #require(properties["differences"] as? [String: Any])
+    let items = try #require(differences["items"] as? [String: Any])
+    #expect(items["enum"] as? [String] == DeepField.all.map(\.field.rawValue))
+    #expect(DifferenceField.allCases.map(\.rawValue) == DeepField.all.map(\.field.rawValue))
+    let defs = try #require(schema["$defs"] as? [String: Any])
+    let side = try #require((defs["side"] as? [String: Any])?["properties"] as? [String: Any])
+    let headerFields = DeepField.all.compactMap { row -> String? in
+      if case .header = row.source { return row.field.rawValue }
+      return nil
+    }
+    #expect(Set(side.keys) == Set(["etag", "size", "last_modified", "metadata", "tags"] + headerFields))
+  }
+
+  @Test("Header fields compare as their rows say: instants, case, an absent legal hold as OFF")
+  func comparisons() {
+    func details(_ headers: [String: String]) -> ObjectDetails {
+      ObjectDetails(etag: "\"e\"", size: 1, metadata: [:], tags: nil, headers: headers)
+    }
+    let a = details([
+      "expires": "2026-11-29T00:00:00Z", "x-amz-object-lock-mode": "governance",
+      "x-amz-object-lock-retain-until-date": "2026-11-29T00:00:00.000Z", "content-type": "text/plain",
+    ])
+    let b = details([
+      "expires": "2026-11-29T00:00:00.000000000Z", "x-amz-object-lock-mode": "GOVERNANCE",
+      "x-amz-object-lock-retain-until-date": "2026-11-29T00:00:00Z", "x-amz-object-lock-legal-hold": "OFF",
+      "content-type": "text/plain",
+    ])
+    #expect(DeepCheck.compare(a, b, compareTags: true).isEmpty)
+    #expect(a.etag == "e")
+    var c = b
+    c.headers["content-type"] = "Text/Plain"
+    c.headers["x-amz-object-lock-legal-hold"] = "ON"
+    #expect(DeepCheck.compare(a, c, compareTags: true) == [.contentType, .objectLockLegalHold])
+    #expect(DifferenceField.objectLockLegalHold.textLabel == "ObjectLockLegalHoldStatus differs")
+  }
+}

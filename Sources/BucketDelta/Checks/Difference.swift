@@ -14,23 +14,7 @@ public enum DifferenceField: String, Sendable, CaseIterable, Codable {
   case objectLockLegalHold = "object_lock_legal_hold"
 
   /// The label the tool we replace prints in its text report.
-  public var textLabel: String {
-    switch self {
-    case .etag: return "ETag differs"
-    case .size: return "Size differs"
-    case .metadata: return "Metadata differs"
-    case .tags: return "Tags differ"
-    case .contentType: return "ContentType differs"
-    case .contentEncoding: return "ContentEncoding differs"
-    case .contentLanguage: return "ContentLanguage differs"
-    case .contentDisposition: return "ContentDisposition differs"
-    case .cacheControl: return "CacheControl differs"
-    case .expires: return "Expires differs"
-    case .objectLockMode: return "ObjectLockMode differs"
-    case .objectLockRetainUntilDate: return "ObjectLockRetainUntilDate differs"
-    case .objectLockLegalHold: return "ObjectLockLegalHoldStatus differs"
-    }
-  }
+  public var textLabel: String { DeepField.row(self).label }
 }
 
 /// What one key's comparison found.
@@ -78,7 +62,7 @@ public enum ShallowCheck {
   /// The fields that differ between two listed copies of one key (ETags compared without quotes).
   public static func compare(_ s: ListedObject, _ d: ListedObject) -> [DifferenceField] {
     var out: [DifferenceField] = []
-    if unquoteETag(s.etag) != unquoteETag(d.etag) { out.append(.etag) }
+    if s.etag != d.etag { out.append(.etag) }
     if s.size != d.size { out.append(.size) }
     return out
   }
@@ -100,26 +84,20 @@ public enum ShallowCheck {
 
 /// The deep check: HeadObject (and GetObjectTagging) on both sides.
 public enum DeepCheck {
-  /// The fields that differ between two copies. Metadata names are compared case-insensitively,
-  /// values exactly; tags as sets; retain-until dates as instants; a missing legal hold equals OFF.
+  /// The fields that differ between two copies, in `DeepField.all` order. Metadata names are compared
+  /// case-insensitively, values exactly; tags as sets; the header fields as their rows say.
   public static func compare(_ s: ObjectDetails, _ d: ObjectDetails, compareTags: Bool) -> [DifferenceField] {
     var out: [DifferenceField] = []
-    if unquoteETag(s.etag) != unquoteETag(d.etag) { out.append(.etag) }
-    if s.size != d.size { out.append(.size) }
-    if lowerKeys(s.metadata) != lowerKeys(d.metadata) { out.append(.metadata) }
-    if compareTags && (s.tags ?? [:]) != (d.tags ?? [:]) { out.append(.tags) }
-    if s.contentType != d.contentType { out.append(.contentType) }
-    if s.contentEncoding != d.contentEncoding { out.append(.contentEncoding) }
-    if s.contentLanguage != d.contentLanguage { out.append(.contentLanguage) }
-    if s.contentDisposition != d.contentDisposition { out.append(.contentDisposition) }
-    if s.cacheControl != d.cacheControl { out.append(.cacheControl) }
-    if !sameInstant(s.expires, d.expires) { out.append(.expires) }
-    if s.objectLockMode?.uppercased() != d.objectLockMode?.uppercased() { out.append(.objectLockMode) }
-    if !sameInstant(s.objectLockRetainUntilDate, d.objectLockRetainUntilDate) {
-      out.append(.objectLockRetainUntilDate)
-    }
-    if (s.objectLockLegalHold?.uppercased() ?? "OFF") != (d.objectLockLegalHold?.uppercased() ?? "OFF") {
-      out.append(.objectLockLegalHold)
+    for row in DeepField.all {
+      let same: Bool
+      switch row.source {
+      case .etag: same = s.etag == d.etag
+      case .size: same = s.size == d.size
+      case .metadata: same = lowerKeys(s.metadata) == lowerKeys(d.metadata)
+      case .tags: same = !compareTags || (s.tags ?? [:]) == (d.tags ?? [:])
+      case .header(let h): same = row.comparison.equal(s.headers[h], d.headers[h])
+      }
+      if !same { out.append(row.field) }
     }
     return out
   }

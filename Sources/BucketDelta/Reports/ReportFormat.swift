@@ -39,7 +39,7 @@ public enum TextReport {
   }
 
   private static func items(_ o: ListedObject) -> String {
-    PythonRepr.list(["Key: \(o.key)", "ETag: \(unquoteETag(o.etag))", "Size: \(o.size) bytes"])
+    PythonRepr.list(["Key: \(o.key)", "ETag: \(o.etag)", "Size: \(o.size) bytes"])
   }
 
   /// The key as printed outside a list: as is, except that CR and LF are escaped so that one
@@ -66,19 +66,13 @@ public enum JSONLReport {
   private static func object(_ o: ListedObject?, _ details: ObjectDetails?) -> String {
     guard let o else { return "null" }
     var out =
-      "{\"etag\":\(JSON.string(unquoteETag(o.etag))),\"size\":\(o.size),\"last_modified\":\(JSON.string(o.lastModified))"
+      "{\"etag\":\(JSON.string(o.etag)),\"size\":\(o.size),\"last_modified\":\(JSON.string(o.lastModified))"
     if let x = details {
       out += ",\"metadata\":" + JSON.object(x.metadata)
       if let tags = x.tags { out += ",\"tags\":" + JSON.object(tags) }
-      let optional: [(String, String?)] = [
-        ("content_type", x.contentType), ("content_encoding", x.contentEncoding),
-        ("content_language", x.contentLanguage), ("content_disposition", x.contentDisposition),
-        ("cache_control", x.cacheControl), ("expires", x.expires), ("object_lock_mode", x.objectLockMode),
-        ("object_lock_retain_until_date", x.objectLockRetainUntilDate),
-        ("object_lock_legal_hold", x.objectLockLegalHold),
-      ]
-      for (name, value) in optional {
-        out += ",\"\(name)\":" + (value.map(JSON.string) ?? "null")
+      for row in DeepField.all {
+        guard case .header(let h) = row.source else { continue }
+        out += ",\"\(row.field.rawValue)\":" + (x.headers[h].map(JSON.string) ?? "null")
       }
     }
     return out + "}"

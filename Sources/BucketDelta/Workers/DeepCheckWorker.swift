@@ -97,14 +97,16 @@ public enum DeepCheckWorker {
     var failures: [KeyFailure] = []
     do {
       s = try src.objectDetails(
-        bucket: config.source.bucket, key: config.source.prefix + item.key, tags: config.compareTags)
+        bucket: config.source.bucket, key: config.source.prefix + item.key, tags: config.compareTags,
+        headers: DeepField.headerNames)
     } catch {
       errors.append("source: \(error)")
       failures.append(KeyFailure(side: "source", operation: error.operation, kind: error.kindSummary))
     }
     do {
       d = try dst.objectDetails(
-        bucket: config.destination.bucket, key: config.destination.prefix + item.key, tags: config.compareTags)
+        bucket: config.destination.bucket, key: config.destination.prefix + item.key, tags: config.compareTags,
+        headers: DeepField.headerNames)
     } catch {
       errors.append("destination: \(error)")
       failures.append(KeyFailure(side: "destination", operation: error.operation, kind: error.kindSummary))
