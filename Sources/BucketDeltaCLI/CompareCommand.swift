@@ -91,7 +91,7 @@ public struct CompareCommand: ParsableCommand {
     help: "Path of the differences report; - writes it to standard output (logs stay on standard error).")
   var outputFile: String?
   @Option(name: .customLong("output_format"), help: "Report format: text (the replaced tool's lines) or jsonl.")
-  var outputFormat: ReportFormatOption = .text
+  var outputFormat: ReportFormat = .text
   @Option(name: .customLong("summary"), help: "Also write a JSON summary (schemas/summary.schema.json) to this file.")
   var summary: String?
 
@@ -114,17 +114,17 @@ public struct CompareCommand: ParsableCommand {
   @Option(
     name: .customLong("addressing_style"),
     help: "Bucket addressing of both sides: path or virtual (virtual needs a DNS name).")
-  var addressingStyle: AddressingOption = .path
+  var addressingStyle: AddressingStyle = .path
   @Option(
     name: .customLong("source_addressing_style"),
     help: "Bucket addressing of the source (overrides --addressing_style).")
-  var sourceAddressingStyle: AddressingOption?
+  var sourceAddressingStyle: AddressingStyle?
   @Option(
     name: .customLong("destination_addressing_style"),
     help: "Bucket addressing of the destination (overrides --addressing_style).")
-  var destinationAddressingStyle: AddressingOption?
+  var destinationAddressingStyle: AddressingStyle?
   @Option(name: .customLong("log_level"), help: "Log verbosity: DEBUG, INFO, WARN or ERROR.")
-  var logLevel: LogLevelOption = .INFO
+  var logLevel: LogLevel = .INFO
   @OptionGroup var options: RunOptions
 
   public init() {}
@@ -172,19 +172,12 @@ public struct CompareCommand: ParsableCommand {
   }
 }
 
-/// `--output_format` values.
-public enum ReportFormatOption: String, ExpressibleByArgument, CaseIterable, Sendable {
-  case text, jsonl
-  var format: ReportFormat { self == .text ? .text : .jsonl }
-}
+// The library's enums are the flags' values: CaseIterable gives the help text its values, and a new
+// case needs no mirror enum here.
+extension ReportFormat: ExpressibleByArgument {}
+extension AddressingStyle: ExpressibleByArgument {}
 
-/// `--addressing_style` values.
-public enum AddressingOption: String, ExpressibleByArgument, CaseIterable, Sendable {
-  case path, virtual
-  var style: AddressingStyle { self == .path ? .path : .virtual }
-}
-
-extension LogLevelOption: ExpressibleByArgument {
+extension LogLevel: ExpressibleByArgument {
   public init?(argument: String) {
     self.init(rawValue: argument.uppercased())
   }

@@ -49,20 +49,6 @@ public struct BucketDeltaLogHandler: LogHandler {
   }
 }
 
-/// `--log_level` values (those of the tool we replace).
-public enum LogLevelOption: String, CaseIterable, Sendable {
-  case DEBUG, INFO, WARN, ERROR
-
-  public var level: Logger.Level {
-    switch self {
-    case .DEBUG: return .debug
-    case .INFO: return .info
-    case .WARN: return .warning
-    case .ERROR: return .error
-    }
-  }
-}
-
 /// Writes `text` to file descriptor 2 in one `write` call (lines from threads do not interleave),
 /// above the progress block when one is shown.
 public func writeStandardError(_ text: String) {

@@ -11,15 +11,15 @@ struct ManifestOverrides: ParsableArguments {
   var compareObjectTags: BoolArgument?
   @OptionGroup var tuning: TuningFlags
   @Option(name: .customLong("output_format"), help: "Override output.format: text or jsonl.")
-  var outputFormat: ReportFormatOption?
+  var outputFormat: ReportFormat?
   @Option(name: .customLong("log_level"), help: "Log verbosity: DEBUG, INFO, WARN or ERROR.")
-  var logLevel: LogLevelOption = .INFO
+  var logLevel: LogLevel = .INFO
 
   /// Applies the overrides; returns the problems with their values.
   func apply(to m: inout Manifest, pairs selected: [String]) -> [String] {
     var problems: [String] = []
     problems += tuning.apply(to: &m.tuning)
-    if let f = outputFormat { m.output.format = f.format }
+    if let f = outputFormat { m.output.format = f }
     for i in m.pairs.indices {
       if let s = shallowCheck { m.pairs[i].check = s.value ? .shallow : .deep }
       if let t = compareObjectTags { m.pairs[i].compareObjectTags = t.value }
@@ -32,7 +32,7 @@ struct ManifestOverrides: ParsableArguments {
       }
       m.pairs = m.pairs.filter { selected.contains($0.name) }
     }
-    m.logLevel = logLevel.rawValue
+    m.logLevel = logLevel
     return problems
   }
 }

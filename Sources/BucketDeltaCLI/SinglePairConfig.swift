@@ -27,7 +27,7 @@ struct SinglePairConfig {
   var tuning: Tuning
   var deep: Bool
   var compareTags: Bool
-  var logLevel: String
+  var logLevel: LogLevel
   var summary: String?
   var resume: Bool
   /// A secret came from a flag (visible to other users in the process list).
@@ -42,7 +42,7 @@ extension CompareCommand {
     func side(
       _ name: String, bucket: String?, endpoint: String?, access: String?, secret: String?, profile: String?,
       region: String,
-      prefix: String, addressing: AddressingOption
+      prefix: String, addressing: AddressingStyle
     ) -> SideConfig? {
       var ok = true
       let b = bucket?.trimmingCharacters(in: .whitespaces) ?? ""
@@ -53,7 +53,7 @@ extension CompareCommand {
       var ep: S3Endpoint?
       if let endpoint, !endpoint.isEmpty {
         do {
-          ep = try S3Endpoint(url: endpoint, region: region, addressing: addressing.style)
+          ep = try S3Endpoint(url: endpoint, region: region, addressing: addressing)
         } catch {
           problems.append("--\(name)_endpoint_url: \(error.description)")
           ok = false
@@ -118,9 +118,9 @@ extension CompareCommand {
     problems += self.tuning.apply(to: &tuning)
     guard problems.isEmpty, let src, let dst else { throw ValidationProblems(problems: problems) }
     return SinglePairConfig(
-      source: src, destination: dst, outputFile: output, format: outputFormat.format,
+      source: src, destination: dst, outputFile: output, format: outputFormat,
       tuning: tuning, deep: !shallowCheck.value, compareTags: compareObjectTags.value,
-      logLevel: logLevel.rawValue, summary: summary,
+      logLevel: logLevel, summary: summary,
       resume: resume, secretsOnCommandLine: secretFlagsUsed)
   }
 }

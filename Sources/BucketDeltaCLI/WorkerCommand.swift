@@ -11,8 +11,7 @@ struct WorkerCommand: ParsableCommand {
   func run() throws {
     let status = DeepCheckWorker.run(
       logger: { level in
-        let l = LogLevelOption(rawValue: level)?.level ?? .info
-        return Logger(label: "bucket-delta-worker") { _ in BucketDeltaLogHandler(level: l) }
+        Logger(label: "bucket-delta-worker") { _ in BucketDeltaLogHandler(level: level.level) }
       }, exitStatus: { ExitStatus.code(for: $0) })
     throw ExitCode(status)
   }

@@ -59,7 +59,7 @@ struct WorkerPipeTests {
       secretAccessKey: "s", sessionToken: nil)
     let config = WorkerConfig(
       pairs: [WorkerPair(source: side, destination: side, compareTags: false)], numConnections: 2, maxAttempts: 1,
-      logLevel: "ERROR")
+      logLevel: .ERROR)
     // The canary thread: holds descriptors it opened and checks they stay open until it closes them.
     let stop = Atomic<Bool>(false)
     let lost = Atomic<Int>(0)

@@ -1,3 +1,4 @@
+import Logging
 import S3
 
 /// How deep a pair is checked.
@@ -117,11 +118,11 @@ public struct Manifest: Sendable {
   public var tuning: Tuning
   public var output: OutputConfig
   public var pairs: [PairConfig]
-  public var logLevel: String
+  public var logLevel: LogLevel
 
   public init(
     endpoints: [String: EndpointConfig], tuning: Tuning, output: OutputConfig, pairs: [PairConfig],
-    logLevel: String = "INFO"
+    logLevel: LogLevel = .INFO
   ) {
     self.endpoints = endpoints
     self.tuning = tuning
@@ -154,5 +155,20 @@ extension TLSSettings {
   /// reads it), else the system's CAs; verification on.
   public static func fromEnvironment(_ environment: [String: String]) -> TLSSettings {
     TLSSettings(caBundle: environment["AWS_CA_BUNDLE"].flatMap { $0.isEmpty ? nil : $0 })
+  }
+}
+
+/// Log verbosity: the `--log_level` values of the tool we replace. Travels to the workers as is.
+public enum LogLevel: String, CaseIterable, Sendable, Codable {
+  case DEBUG, INFO, WARN, ERROR
+
+  /// The swift-log level.
+  public var level: Logger.Level {
+    switch self {
+    case .DEBUG: return .debug
+    case .INFO: return .info
+    case .WARN: return .warning
+    case .ERROR: return .error
+    }
   }
 }

@@ -8,6 +8,14 @@ public enum ReportFormat: String, Sendable, CaseIterable {
   /// One JSON object per difference (schemas/report-record.schema.json).
   case jsonl
 
+  /// The extension of a report file in `output.dir` (`NAME.txt`, `NAME.jsonl`).
+  public var fileExtension: String {
+    switch self {
+    case .text: return "txt"
+    case .jsonl: return "jsonl"
+    }
+  }
+
   /// The report line for `d`, with its trailing newline.
   public func line(for d: Difference, sourceBucket: String, destinationBucket: String) -> String {
     switch self {

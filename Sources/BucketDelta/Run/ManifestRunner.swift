@@ -54,7 +54,7 @@ public struct ManifestRunner: Sendable {
   public func reportPath(_ pair: PairConfig) -> String {
     pair.reportPath
       ?? (manifest.output.dir as NSString).appendingPathComponent(
-        "\(pair.name).\(manifest.output.format == .text ? "txt" : "jsonl")")
+        "\(pair.name).\(manifest.output.format.fileExtension)")
   }
 
   /// Runs every pair and returns the summary (also written to `output.summary` when set).

@@ -53,12 +53,12 @@ public struct WorkerConfig: Codable, Sendable {
   public var pairs: [WorkerPair]
   public var numConnections: Int
   public var maxAttempts: Int
-  public var logLevel: String
+  public var logLevel: LogLevel
   public var requestTimeout: Double = ClientOptions.defaultRequestTimeout
   /// The part of each endpoint's rate cap that one worker may use.
   public var rateShare: Double = 1
 
-  public init(pairs: [WorkerPair], numConnections: Int, maxAttempts: Int, logLevel: String) {
+  public init(pairs: [WorkerPair], numConnections: Int, maxAttempts: Int, logLevel: LogLevel) {
     self.pairs = pairs
     self.numConnections = numConnections
     self.maxAttempts = maxAttempts

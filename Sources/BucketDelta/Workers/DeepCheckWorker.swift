@@ -19,7 +19,7 @@ public enum DeepCheckWorker {
   }
 
   public static func run(
-    logger makeLogger: (String) -> Logger, exitStatus: @escaping @Sendable (End) -> Int32
+    logger makeLogger: (LogLevel) -> Logger, exitStatus: @escaping @Sendable (End) -> Int32
   ) -> Int32 {
     signal(SIGPIPE, SIG_IGN)
     signal(SIGINT, SIG_DFL)  // a worker holds nothing worth saving: Ctrl-C ends it at once
