@@ -127,7 +127,10 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     Thread {
       while true {
         let c = accept(listener, nil, nil)
-        if c < 0 { return }
+        if c < 0 {  // shut down by deinit: the thread that uses the descriptor closes it
+          close(listener)
+          return
+        }
         var buf = [UInt8](repeating: 0, count: 4096)
         _ = read(c, &buf, buf.count)
         handle(c)
@@ -136,10 +139,9 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     }.start()
   }
 
-  deinit {
-    shutdown(fd, Int32(SHUT_RDWR))
-    close(fd)
-  }
+  // Only wakes the accept thread, which closes the descriptor: closing it here raced with that thread's
+  // next accept(), which could then take connections meant for another test's server that reused the number.
+  deinit { shutdown(fd, Int32(SHUT_RDWR)) }
 }
 
 /// Blocking requests through the real curl transport: the per-origin limit and connection reuse.
@@ -202,7 +204,10 @@ final class KeepAliveServer: @unchecked Sendable {
     Thread { [self] in
       while true {
         let c = accept(sock, nil, nil)
-        if c < 0 { return }
+        if c < 0 {  // shut down by deinit: the thread that uses the descriptor closes it
+          close(sock)
+          return
+        }
         lock.withLock { _connections += 1 }
         Thread { [self] in serve(c, delay: delay) }.start()
       }
@@ -234,10 +239,9 @@ final class KeepAliveServer: @unchecked Sendable {
     close(c)
   }
 
-  deinit {
-    shutdown(fd, Int32(SHUT_RDWR))
-    close(fd)
-  }
+  // Only wakes the accept thread, which closes the descriptor: closing it here raced with that thread's
+  // next accept(), which could then take connections meant for another test's server that reused the number.
+  deinit { shutdown(fd, Int32(SHUT_RDWR)) }
 }
 
 /// A listening TCP socket on 127.0.0.1 with a port the kernel picked: (descriptor, port).

@@ -25,7 +25,10 @@ final class RecordingServer: @unchecked Sendable {
     Thread { [self] in
       while true {
         let c = accept(listener, nil, nil)
-        if c < 0 { return }
+        if c < 0 {  // shut down by deinit: the thread that uses the descriptor closes it
+          close(listener)
+          return
+        }
         var head: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
         while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
@@ -51,10 +54,9 @@ final class RecordingServer: @unchecked Sendable {
     return nil
   }
 
-  deinit {
-    shutdown(fd, Int32(SHUT_RDWR))
-    close(fd)
-  }
+  // Only wakes the accept thread, which closes the descriptor: closing it here raced with that thread's
+  // next accept(), which could then take connections meant for another test's server that reused the number.
+  deinit { shutdown(fd, Int32(SHUT_RDWR)) }
 }
 
 private let fixedEpoch = 1_369_353_600
