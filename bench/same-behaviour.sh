@@ -37,13 +37,14 @@ for p in $pairs; do
     [ "$shallow" = false ] && [ "$rl" = 4 ] && [ "$fmt" = jsonl ] && continue
     for which in old new; do
       bin=$old; [ $which = new ] && bin=$new
-      d=$work/$which; mkdir -p "$d"
+      d=$work/run; rm -rf "$d" "$work/$which"; mkdir -p "$d"  # the same paths for both builds
       set +e
       BUCKET_DELTA_STATE_DIR=$d/state "$bin" --source_bucket_name "$a" --source_endpoint_url "$url" \
         --destination_bucket_name "$b" --destination_endpoint_url "$url" --output_file "$d/report" \
         --output_format $fmt --shallow_check $shallow --range_listers $rl --num_processes 4 --num_connections 8 \
         --summary "$d/summary.json" --junit "$d/junit.xml" 2>"$d/log"
       echo $? > "$d/rc"; set -e
+      mv "$d" "$work/$which"
     done
     runs=$((runs + 1))
     if cmp -s "$work/old/report" "$work/new/report" && cmp -s "$work/old/rc" "$work/new/rc" \

@@ -8,14 +8,11 @@ struct ValidationProblems: Error, CustomStringConvertible {
   var description: String { problems.joined(separator: "; ") }
 }
 
-/// One side of a single-pair run, validated.
+/// One side of a single-pair run, validated: the endpoint as a manifest would give it.
 struct SideConfig {
   var bucket: String
-  var endpoint: S3Endpoint
-  var credentials: Credentials
-  var credentialSource: String
+  var endpoint: EndpointConfig
   var prefix: String
-  var endpointURL: String
 }
 
 /// The flags of a single-pair run, validated.
@@ -84,9 +81,10 @@ extension CompareCommand {
         }
       }
       guard ok, let ep, let credentials else { return nil }
-      return SideConfig(
-        bucket: b, endpoint: ep, credentials: credentials, credentialSource: source, prefix: prefix,
-        endpointURL: endpoint!)
+      let config = EndpointConfig(
+        name: name, url: endpoint!, endpoint: ep, credentials: credentials, credentialSource: source,
+        tls: .fromEnvironment(environment))
+      return SideConfig(bucket: b, endpoint: config, prefix: prefix)
     }
 
     var secretFlagsUsed = false

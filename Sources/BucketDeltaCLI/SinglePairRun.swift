@@ -11,12 +11,6 @@ struct SinglePairRun {
   var startTime: Date
 
   func manifest() -> Manifest {
-    func endpoint(_ name: String, _ s: SideConfig) -> EndpointConfig {
-      EndpointConfig(
-        name: name, url: s.endpointURL, region: s.endpoint.region, addressing: s.endpoint.addressing,
-        credentials: s.credentials, credentialSource: s.credentialSource,
-        tls: .fromEnvironment(ProcessInfo.processInfo.environment))
-    }
     let tuning = config.tuning
     let pair = PairConfig(
       name: "\(config.source.bucket)-to-\(config.destination.bucket)",
@@ -26,7 +20,7 @@ struct SinglePairRun {
       check: config.deep ? .deep : .shallow, compareObjectTags: config.compareTags, reportPath: config.outputFile)
     return Manifest(
       endpoints: [
-        "source": endpoint("source", config.source), "destination": endpoint("destination", config.destination),
+        "source": config.source.endpoint, "destination": config.destination.endpoint,
       ],
       tuning: tuning,
       output: OutputConfig(

@@ -1,5 +1,5 @@
 /// An access key pair with an optional session token. Its description never shows the secret.
-public struct Credentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+public struct Credentials: Sendable, Codable, CustomStringConvertible, CustomDebugStringConvertible {
   public var accessKeyID: String
   public var secretAccessKey: String
   public var sessionToken: String?

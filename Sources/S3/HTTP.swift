@@ -26,7 +26,7 @@ public struct HTTPRequest: Sendable {
 }
 
 /// Certificate checking for HTTPS endpoints: verified against the system's CAs by default.
-public struct TLSSettings: Sendable, Equatable {
+public struct TLSSettings: Sendable, Equatable, Codable {
   /// A PEM file of CA certificates to trust instead of the system's (`ca_bundle`, `AWS_CA_BUNDLE`).
   public var caBundle: String?
   /// false only with an explicit `insecure_skip_tls_verify`.

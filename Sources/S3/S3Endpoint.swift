@@ -1,7 +1,7 @@
 import Foundation
 
 /// How the bucket is put into request URLs.
-public enum AddressingStyle: String, Sendable, CaseIterable {
+public enum AddressingStyle: String, Sendable, CaseIterable, Codable {
   /// `https://host/bucket/key` (the default: works with every S3-compatible server).
   case path
   /// `https://bucket.host/key`.
@@ -9,7 +9,7 @@ public enum AddressingStyle: String, Sendable, CaseIterable {
 }
 
 /// A parsed endpoint URL with its region and addressing style.
-public struct S3Endpoint: Sendable, CustomStringConvertible {
+public struct S3Endpoint: Sendable, Codable, Equatable, CustomStringConvertible {
   public var scheme: String
   public var host: String
   public var port: Int?
@@ -65,6 +65,13 @@ public struct S3Endpoint: Sendable, CustomStringConvertible {
       && parts.allSatisfy { p in
         !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isASCII) && p.allSatisfy(\.isNumber) && Int(p)! <= 255
       }
+  }
+
+  /// `scheme://host:port` with the default port filled in: requests to one server share its limits,
+  /// whatever endpoint name or addressing style reaches it.
+  public var serverKey: String {
+    let h = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host.lowercased())]" : host.lowercased()
+    return "\(scheme)://\(h):\(port ?? (scheme == "https" ? 443 : 80))"
   }
 
   /// `host[:port]` as sent in the Host header (the port only when it is not the scheme's default).

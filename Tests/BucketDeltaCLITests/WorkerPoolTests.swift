@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import S3
 import Synchronization
 import Testing
 
@@ -53,10 +54,10 @@ struct WorkerPipeTests {
   )
   func poolsUnderLoad() throws {
     let binary = try toolPath()
-    let side = WorkerSide(
-      endpointURL: "http://127.0.0.1:1", region: "us-east-1", addressing: "path", bucket: "b", prefix: "",
-      accessKeyID: "k",
-      secretAccessKey: "s", sessionToken: nil)
+    let endpoint = EndpointConfig(
+      name: "e", url: "http://127.0.0.1:1", endpoint: try S3Endpoint(url: "http://127.0.0.1:1"),
+      credentials: Credentials(accessKeyID: "k", secretAccessKey: "s"))
+    let side = WorkerSide(endpoint: endpoint, bucket: "b", prefix: "")
     let config = WorkerConfig(
       pairs: [WorkerPair(source: side, destination: side, compareTags: false)], numConnections: 2, maxAttempts: 1,
       logLevel: .ERROR)

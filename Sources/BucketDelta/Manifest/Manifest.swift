@@ -6,12 +6,14 @@ public enum CheckDepth: String, Sendable, CaseIterable {
   case shallow, deep
 }
 
-/// A named endpoint with its credentials (read from the environment at load time).
-public struct EndpointConfig: Sendable {
+/// A named endpoint with its credentials (read from the environment at load time): decoded once,
+/// used as is by the coordinator's clients and sent as is to the workers (over their stdin pipe).
+public struct EndpointConfig: Sendable, Codable {
   public var name: String
+  /// The URL as the user wrote it (for messages and checkpoint fingerprints).
   public var url: String
-  public var region: String
-  public var addressing: AddressingStyle
+  /// The URL parsed, with its region and addressing style.
+  public var endpoint: S3Endpoint
   public var credentials: Credentials
   /// Where the credentials came from (for the log; never the values).
   public var credentialSource: String
@@ -21,14 +23,16 @@ public struct EndpointConfig: Sendable {
   /// The environment variables the credentials were read from (`*_env`): withheld from the workers.
   public var credentialVariables: [String] = []
 
+  public var region: String { endpoint.region }
+  public var addressing: AddressingStyle { endpoint.addressing }
+
   public init(
-    name: String, url: String, region: String, addressing: AddressingStyle, credentials: Credentials,
-    credentialSource: String = "", maxRequestsPerSecond: Double? = nil, tls: TLSSettings = TLSSettings()
+    name: String, url: String, endpoint: S3Endpoint, credentials: Credentials, credentialSource: String = "",
+    maxRequestsPerSecond: Double? = nil, tls: TLSSettings = TLSSettings()
   ) {
     self.name = name
     self.url = url
-    self.region = region
-    self.addressing = addressing
+    self.endpoint = endpoint
     self.credentials = credentials
     self.credentialSource = credentialSource
     self.maxRequestsPerSecond = maxRequestsPerSecond

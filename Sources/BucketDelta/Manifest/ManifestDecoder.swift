@@ -214,9 +214,10 @@ public struct ManifestDecoder {
       style = v
     }
     var url = ""
+    var parsed: S3Endpoint?
     if let u = f["url"], let v = nonEmpty(u, "\(path).url") {
       do {
-        _ = try S3Endpoint(url: v, region: region, addressing: style)
+        parsed = try S3Endpoint(url: v, region: region, addressing: style)
         url = v
       } catch {
         self.error(u, "\(path).url", error.description)
@@ -251,9 +252,9 @@ public struct ManifestDecoder {
       tls.caBundle = v
     }
     if let i = f["insecure_skip_tls_verify"], let v = bool(i, "\(path).insecure_skip_tls_verify") { tls.verify = !v }
-    guard ok, let credentials else { return nil }
+    guard ok, let credentials, let parsed else { return nil }
     var config = EndpointConfig(
-      name: name, url: url, region: region, addressing: style, credentials: credentials.credentials,
+      name: name, url: url, endpoint: parsed, credentials: credentials.credentials,
       credentialSource: credentials.source, maxRequestsPerSecond: rate, tls: tls)
     config.credentialVariables = [request.accessKeyEnv, request.secretKeyEnv, request.sessionTokenEnv].compactMap { $0 }
     return config

@@ -18,26 +18,16 @@ public final class ClientFactory: @unchecked Sendable {
   private let requestTimeout: Double
   private let logger: Logger
 
-  /// A side to make a client for.
-  public struct Target: Sendable {
-    public var url: String
-    public var region: String
-    public var addressing: AddressingStyle
-    public var credentials: Credentials
-    public var maxRequestsPerSecond: Double?
-    public var tls: TLSSettings
-  }
-
   /// - Parameters:
-  ///   - targets: every side this process will talk to (for the per-server rate caps).
+  ///   - endpoints: every endpoint this process will talk to (for the per-server rate caps).
   public init(
-    targets: [Target], transport: any HTTPTransport, maxConcurrency: Int, rateShare: Double, maxAttempts: Int,
+    endpoints: [EndpointConfig], transport: any HTTPTransport, maxConcurrency: Int, rateShare: Double, maxAttempts: Int,
     requestTimeout: Double, logger: Logger
   ) {
     var caps: [String: Double] = [:]
-    for t in targets {
+    for t in endpoints {
       guard let cap = t.maxRequestsPerSecond else { continue }
-      let key = Self.serverKey(t.url)
+      let key = t.endpoint.serverKey
       caps[key] = min(caps[key] ?? cap, cap)
     }
     self.caps = caps
@@ -49,19 +39,9 @@ public final class ClientFactory: @unchecked Sendable {
     self.logger = logger
   }
 
-  /// `scheme://host:port` of an endpoint URL (lower-cased, default ports filled in).
-  public static func serverKey(_ url: String) -> String {
-    guard let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(), let host = c.host?.lowercased()
-    else {
-      return url
-    }
-    let port = c.port ?? (scheme == "https" ? 443 : 80)
-    return "\(scheme)://\(host):\(port)"
-  }
-
-  /// The governor of the server at `url`.
-  public func governor(for url: String) -> RequestGovernor {
-    let key = Self.serverKey(url)
+  /// The governor of the server `endpoint` reaches.
+  public func governor(for endpoint: S3Endpoint) -> RequestGovernor {
+    let key = endpoint.serverKey
     return lock.withLock {
       if let g = governors[key] { return g }
       let logger = self.logger
@@ -75,34 +55,15 @@ public final class ClientFactory: @unchecked Sendable {
     }
   }
 
-  /// A new client (with its own request counters) for `target`; nil when the URL is invalid.
-  public func client(_ target: Target) -> S3Client? {
-    guard let endpoint = try? S3Endpoint(url: target.url, region: target.region, addressing: target.addressing) else {
-      return nil
-    }
+  /// A new client (with its own request counters) for `endpoint`.
+  public func client(_ endpoint: EndpointConfig) -> S3Client {
     var options = ClientOptions()
     options.retry = RetryPolicy(maxAttempts: maxAttempts)
     options.requestTimeout = requestTimeout
-    options.tls = target.tls
-    options.governor = governor(for: target.url)
+    options.tls = endpoint.tls
+    options.governor = governor(for: endpoint.endpoint)
     return S3Client(
-      endpoint: endpoint, credentials: target.credentials, transport: transport, options: options, logger: logger)
-  }
-}
-
-extension ClientFactory.Target {
-  init(_ ep: EndpointConfig) {
-    self.init(
-      url: ep.url, region: ep.region, addressing: ep.addressing, credentials: ep.credentials,
-      maxRequestsPerSecond: ep.maxRequestsPerSecond, tls: ep.tls)
-  }
-
-  init(_ side: WorkerSide) {
-    self.init(
-      url: side.endpointURL, region: side.region, addressing: AddressingStyle(rawValue: side.addressing) ?? .path,
-      credentials: Credentials(
-        accessKeyID: side.accessKeyID, secretAccessKey: side.secretAccessKey, sessionToken: side.sessionToken),
-      maxRequestsPerSecond: side.maxRequestsPerSecond,
-      tls: TLSSettings(caBundle: side.caBundle, verify: side.verifyTLS ?? true))
+      endpoint: endpoint.endpoint, credentials: endpoint.credentials, transport: transport, options: options,
+      logger: logger)
   }
 }

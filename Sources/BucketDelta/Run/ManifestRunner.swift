@@ -79,7 +79,7 @@ public struct ManifestRunner: Sendable {
       }
     }
     let factory = ClientFactory(
-      targets: manifest.endpoints.values.map { ClientFactory.Target($0) }, transport: transport,
+      endpoints: Array(manifest.endpoints.values), transport: transport,
       maxConcurrency: tuning.numConnections, rateShare: rateShare, maxAttempts: tuning.maxAttempts,
       requestTimeout: tuning.requestTimeout, logger: logger)
     if manifest.pairs.contains(where: { $0.reportPath == nil }) {
@@ -188,12 +188,7 @@ public struct ManifestRunner: Sendable {
 
   private func workerPair(_ p: PairConfig) -> WorkerPair {
     func side(_ s: PairSide) -> WorkerSide {
-      let ep = manifest.endpoints[s.endpoint]!
-      return WorkerSide(
-        endpointURL: ep.url, region: ep.region, addressing: ep.addressing.rawValue, bucket: s.bucket, prefix: s.prefix,
-        accessKeyID: ep.credentials.accessKeyID, secretAccessKey: ep.credentials.secretAccessKey,
-        sessionToken: ep.credentials.sessionToken, maxRequestsPerSecond: ep.maxRequestsPerSecond,
-        caBundle: ep.tls.caBundle, verifyTLS: ep.tls.verify)
+      WorkerSide(endpoint: manifest.endpoints[s.endpoint]!, bucket: s.bucket, prefix: s.prefix)
     }
     return WorkerPair(source: side(p.source), destination: side(p.destination), compareTags: p.compareObjectTags)
   }
@@ -242,11 +237,12 @@ public struct ManifestRunner: Sendable {
     do {
       if pair.check == .deep, pool == nil { throw WorkerError(poolError ?? "no worker pool") }
       guard let srcEP = manifest.endpoints[pair.source.endpoint],
-        let dstEP = manifest.endpoints[pair.destination.endpoint],
-        let src = clients.client(.init(srcEP)), let dst = clients.client(.init(dstEP))
+        let dstEP = manifest.endpoints[pair.destination.endpoint]
       else {
         throw WorkerError("endpoint not available")
       }
+      let src = clients.client(srcEP)
+      let dst = clients.client(dstEP)
       listingClients = [src, dst]
       var options = PairOptions()
       options.reportFormat = manifest.output.format

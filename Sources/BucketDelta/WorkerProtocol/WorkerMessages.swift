@@ -1,37 +1,17 @@
 import Foundation
 import S3
 
-/// One side as a worker needs it. Travels only over the worker's stdin pipe, never in its argv.
+/// One side as a worker needs it: the coordinator's endpoint as decoded, the bucket and the prefix.
+/// Travels only over the worker's stdin pipe (it holds the credentials), never in its argv or environment.
 public struct WorkerSide: Codable, Sendable {
-  public var endpointURL: String
-  public var region: String
-  public var addressing: String
+  public var endpoint: EndpointConfig
   public var bucket: String
   public var prefix: String
-  public var accessKeyID: String
-  public var secretAccessKey: String
-  public var sessionToken: String?
-  /// The endpoint's whole-run rate cap (the worker takes its share of it).
-  public var maxRequestsPerSecond: Double?
-  public var caBundle: String?
-  public var verifyTLS: Bool?
 
-  public init(
-    endpointURL: String, region: String, addressing: String, bucket: String, prefix: String,
-    accessKeyID: String, secretAccessKey: String, sessionToken: String?, maxRequestsPerSecond: Double? = nil,
-    caBundle: String? = nil, verifyTLS: Bool? = nil
-  ) {
-    self.maxRequestsPerSecond = maxRequestsPerSecond
-    self.caBundle = caBundle
-    self.verifyTLS = verifyTLS
-    self.endpointURL = endpointURL
-    self.region = region
-    self.addressing = addressing
+  public init(endpoint: EndpointConfig, bucket: String, prefix: String) {
+    self.endpoint = endpoint
     self.bucket = bucket
     self.prefix = prefix
-    self.accessKeyID = accessKeyID
-    self.secretAccessKey = secretAccessKey
-    self.sessionToken = sessionToken
   }
 }
 

@@ -33,23 +33,12 @@ public enum DeepCheckWorker {
     let logger = makeLogger(config.logLevel)
     let transport = CurlTransport(maxConnectionsPerHost: config.numConnections)
     let factory = ClientFactory(
-      targets: config.pairs.flatMap { [ClientFactory.Target($0.source), ClientFactory.Target($0.destination)] },
+      endpoints: config.pairs.flatMap { [$0.source.endpoint, $0.destination.endpoint] },
       transport: transport, maxConcurrency: config.numConnections, rateShare: config.rateShare,
       maxAttempts: config.maxAttempts, requestTimeout: config.requestTimeout, logger: logger)
     /// Each check thread has its own clients, so their counters are the thread's own.
-    @Sendable func threadClients() -> [(S3Client, S3Client)]? {
-      var clients: [(S3Client, S3Client)] = []
-      for pair in config.pairs {
-        guard let src = factory.client(.init(pair.source)), let dst = factory.client(.init(pair.destination)) else {
-          return nil
-        }
-        clients.append((src, dst))
-      }
-      return clients
-    }
-    guard threadClients() != nil else {
-      writeAll(fd: 2, Array("bucket-delta worker: bad endpoint in configuration\n".utf8))
-      return exitStatus(.badInput)
+    @Sendable func threadClients() -> [(S3Client, S3Client)] {
+      config.pairs.map { (factory.client($0.source.endpoint), factory.client($0.destination.endpoint)) }
     }
 
     let queue = WorkQueue()
@@ -57,7 +46,7 @@ public enum DeepCheckWorker {
     for i in 0..<max(1, config.numConnections) {
       let t = Thread {
         let encoder = JSONEncoder()
-        let pairClients = threadClients() ?? []
+        let pairClients = threadClients()
         while let item = queue.take() {
           var result: WorkResult
           if pairClients.indices.contains(item.pair) {
