@@ -26,9 +26,12 @@ for srv in seaweed moto; do
     --dest-bucket "lk-$srv-d-$tag" --bulk 50 >/dev/null
 done
 pairs="$BD_SEAWEED_URL,same-a-$tag,same-b-$tag $BD_SEAWEED_URL,aw-seaweed-s-$tag,aw-seaweed-d-$tag $BD_MOTO_URL,aw-moto-s-$tag,aw-moto-d-$tag $BD_SEAWEED_URL,lk-seaweed-s-$tag,lk-seaweed-d-$tag $BD_MOTO_URL,lk-moto-s-$tag,lk-moto-d-$tag"
-normalize() {  # summary or JUnit without the fields that measure time
+normalize() {  # summary or JUnit without the fields that measure time; FILE RANGE_LISTERS
+  # With key ranges the request count depends on timing (split probes are sent while listing): the same
+  # build gave 4, 7 and 10 requests on one small pair, so it is compared only for one-stream runs.
+  local extra='^$'; [ "$2" != 1 ] && extra='"requests" : '
   sed -E -e 's/"(duration_seconds|objects_per_second|started_at|finished_at)" : [^,]*,?//' \
-    -e 's/ (time|timestamp)="[^"]*"//g' "$1"
+    -e 's/ (time|timestamp)="[^"]*"//g' "$1" | grep -v -- "$extra"
 }
 runs=0; same=0
 for p in $pairs; do
@@ -48,12 +51,12 @@ for p in $pairs; do
     done
     runs=$((runs + 1))
     if cmp -s "$work/old/report" "$work/new/report" && cmp -s "$work/old/rc" "$work/new/rc" \
-      && diff -q <(normalize "$work/old/summary.json") <(normalize "$work/new/summary.json") >/dev/null \
-      && diff -q <(normalize "$work/old/junit.xml") <(normalize "$work/new/junit.xml") >/dev/null; then
+      && diff -q <(normalize "$work/old/summary.json" $rl) <(normalize "$work/new/summary.json" $rl) >/dev/null \
+      && diff -q <(normalize "$work/old/junit.xml" $rl) <(normalize "$work/new/junit.xml" $rl) >/dev/null; then
       same=$((same + 1))
     else
       echo "DIFFERENT: $a/$b shallow=$shallow format=$fmt range_listers=$rl (exit $(cat "$work/old/rc") vs $(cat "$work/new/rc"))"
-      diff <(normalize "$work/old/summary.json") <(normalize "$work/new/summary.json") | head -10 || true
+      diff <(normalize "$work/old/summary.json" $rl) <(normalize "$work/new/summary.json" $rl) | head -10 || true
       diff "$work/old/report" "$work/new/report" | head -5 || true
     fi
     echo "$a/$b shallow=$shallow $fmt rl=$rl: exit $(cat "$work/new/rc"), $(wc -l <"$work/new/report") report lines"
