@@ -68,14 +68,17 @@ public final class PairProgress: @unchecked Sendable {
 /// second. Log lines go above it (`write(_:)`), so the two never garble each other. Used only when
 /// stderr is a terminal (or `--progress`); off a terminal the periodic log lines stand alone.
 public final class ProgressDisplay: @unchecked Sendable {
-  // @unchecked: mutable state is guarded by `lock`.
-  private let lock = NSLock()
+  // @unchecked: mutable state is guarded by `lock`, which is also the condition the redraw thread
+  // sleeps on between redraws (woken early by `stop`).
+  private let lock = NSCondition()
   private let fd: Int32
   private let interval: Double
   private var pairs: [PairProgress] = []
   private var drawn = 0
   private var running = false
-  private var thread: Thread?
+  /// Signalled by the redraw thread when it ends; `stop` waits on it (it joins the thread).
+  private let finished = DispatchSemaphore(value: 0)
+  private var started = false
   private let now: @Sendable () -> Date
 
   /// The display log lines must go through while it runs.
@@ -98,23 +101,33 @@ public final class ProgressDisplay: @unchecked Sendable {
 
   /// Starts redrawing; log output written with `ProgressDisplay.write` goes above the block.
   public func start() {
-    lock.withLock { running = true }
+    lock.withLock {
+      running = true
+      started = true
+    }
     Self.currentLock.withLock { Self.current = self }
     let t = Thread { [self] in
       while lock.withLock({ running }) {
         redraw()
-        Thread.sleep(forTimeInterval: interval)
+        lock.lock()
+        if running { _ = lock.wait(until: Date().addingTimeInterval(interval)) }
+        lock.unlock()
       }
+      finished.signal()
     }
     t.name = "progress"
-    thread = t
     t.start()
   }
 
   /// Stops redrawing and removes the block from the screen.
   public func stop() {
-    lock.withLock { running = false }
-    while thread?.isFinished == false { usleep(5000) }
+    let wasStarted: Bool = lock.withLock {
+      running = false
+      lock.broadcast()
+      defer { started = false }
+      return started
+    }
+    if wasStarted { finished.wait() }  // the redraw thread has ended: nothing draws after this
     Self.currentLock.withLock { if Self.current === self { Self.current = nil } }
     lock.withLock {
       writeAll(fd: fd, Array(clearSequence().utf8))
