@@ -79,8 +79,7 @@ public struct PairComparison {
   ///   - pool: the run's worker pool (required for deep checks), with `pairIndex` this pair's index
   ///     in its configuration and `router` where its results arrive.
   public func run(pool: WorkerPool? = nil, pairIndex: Int = 0, router: ResultRouter? = nil) throws -> PairResult {
-    var sortedSides: Set<Side> = []
-    var singleSides: Set<Side> = []
+    var strategy = ListingStrategy(rangeListers: options.rangeListers)
     let sink = ResultSink()
     if options.deep {
       guard pool != nil, let router else { throw WorkerError("a deep check needs the worker pool") }
@@ -100,8 +99,7 @@ public struct PairComparison {
         logger.info(
           "Resuming from checkpoint \(store.path) after key \(cp.lastKey.map { "'\($0)'" } ?? "(none)") (\(cp.objectsProcessed) objects processed before, \(cp.different + cp.onlyInSource + cp.onlyInDestination + cp.errors) with differences)"
         )
-        sortedSides = Set(cp.sortedSides.compactMap(Side.init))
-        singleSides = Set((cp.singleStreamSides ?? []).compactMap(Side.init))
+        strategy = ListingStrategy(rangeListers: options.rangeListers, resuming: cp)
         base = cp
       } else {
         store.deleteAll()
@@ -112,114 +110,44 @@ public struct PairComparison {
     while true {
       do {
         var result = try runOnce(
-          sorting: sortedSides, single: singleSides, base: base, pool: pool, pairIndex: pairIndex, sink: sink,
+          strategy: strategy, base: base, pool: pool, pairIndex: pairIndex, sink: sink,
           prefixWarnings: prefixWarnings, firstSeq: &firstSeq)
-        result.sortedSides = Side.inOrder(sortedSides)
-        result.singleStreamSides = Side.inOrder(singleSides)
+        result.sortedSides = Side.inOrder(strategy.sorted)
+        result.singleStreamSides = Side.inOrder(strategy.singleStream)
         result.workerRestarts = pool?.restartCount ?? 0
         result.resumes = base?.resumes ?? 0
         result.workerCounts = sink.requestCounts
         options.checkpoint?.delete()
         return result
-      } catch let e as ListingOrderError
-        where options.rangeListers > 1 && !singleSides.contains(e.side) && e.kind != .duplicate
-      {
-        logger.warning(
-          "\(e.description). Comparing again with the \(e.side) bucket listed as a single stream (its server's start-after or order does not allow key ranges)"
-        )
-        singleSides.insert(e.side)
+      } catch let e as ListingOrderError {
+        guard let warning = strategy.fallBack(after: e) else { throw e }
+        logger.warning("\(warning)")
         options.progress?.restartListing()
-      } catch let e as ListingOrderError where e.kind == .backwards && !sortedSides.contains(e.side) {
-        logger.warning(
-          "\(e.description). Comparing again with the \(e.side) listing sorted by UTF-8 bytes (bounded memory, spilled to disk)"
-        )
-        sortedSides.insert(e.side)
-        options.progress?.restartListing()
-      }
-    }
-  }
-
-  /// How one side is listed in one attempt.
-  enum ListingMode: Equatable {
-    case partitioned(Int)
-    case single, sorted
-    var description: String {
-      switch self {
-      case .partitioned(let n): return "key ranges, \(n) listed at once"
-      case .single: return "single stream"
-      case .sorted: return "single stream, sorted by UTF-8 bytes (bounded memory, spilled to disk)"
-      }
-    }
-  }
-
-  /// A side's listing: the stream to read, what to close, and the partitioned listing if there is one.
-  struct SideListing {
-    var stream: ObjectStream
-    var stoppers: [ObjectStream]
-    var partitioned: PartitionedListing?
-    func close() { for s in stoppers { s.close() } }
-
-    /// Watches for keys that only start with a prefix lacking its trailing `/`.
-    mutating func watchPrefix(_ target: ListingTarget, side: Side, warnings: PrefixWarnings, logger: Logger) {
-      guard PrefixBoundaryWatch.applies(to: target.prefix) else { return }
-      stream = PrefixBoundaryWatch(stream, side: side, prefix: target.prefix, warnings: warnings, logger: logger)
-    }
-  }
-
-  private func stream(_ side: Side, mode: ListingMode, resumeFrom: RangeHandOff?) throws -> SideListing {
-    let target = side == .source ? source : destination
-    logger.info("Listing all objects from \(side) bucket: \(target.bucket)")
-    logger.info("Listing mode of the \(side) bucket: \(mode.description)")
-    let location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
-    switch mode {
-    case .partitioned(let n):
-      let listing = PartitionedListing(
-        target: target, side: side, listers: n, resumeFrom: resumeFrom, logger: logger, progress: options.progress)
-      return SideListing(
-        stream: OrderGuard(listing, side: side, location: location), stoppers: [listing], partitioned: listing)
-    case .single:
-      let listing = PagedListing(target: target, side: side, logger: logger, progress: options.progress)
-      return SideListing(stream: OrderGuard(listing, side: side, location: location), stoppers: [listing])
-    case .sorted:
-      let listing = PagedListing(target: target, side: side, logger: logger, progress: options.progress)
-      let dir = options.temporaryDirectory.appendingPathComponent(
-        "bucket-delta-sort-\(getpid())-\(side)-\(UUID().uuidString)")
-      let sorter = ExternalSorter(runSize: options.sortRunSize, directory: dir)
-      do {
-        let sorted = try sorter.sorted(listing)
-        return SideListing(
-          stream: OrderGuard(sorted, side: side, location: location), stoppers: [sorted, listing])
-      } catch {
-        listing.close()
-        throw error
       }
     }
   }
 
   private func runOnce(
-    sorting sortedSides: Set<Side>, single singleSides: Set<Side>, base: Checkpoint?, pool: WorkerPool?,
+    strategy: ListingStrategy, base: Checkpoint?, pool: WorkerPool?,
     pairIndex: Int, sink: ResultSink, prefixWarnings: PrefixWarnings, firstSeq: inout Int
   ) throws -> PairResult {
     let report = try ReportFile(path: reportPath, keepingFirst: base?.reportBytes)
-    func mode(_ side: Side) -> ListingMode {
-      if sortedSides.contains(side) { return .sorted }
-      if singleSides.contains(side) || options.rangeListers <= 1 { return .single }
-      return .partitioned(options.rangeListers)
-    }
     // A single stream restarts from the beginning on resume: a server's own order decides what its
     // start-after skips, and servers that list out of byte order would skip undecided keys. Key ranges
     // resume after the last range boundary at or below the watermark whose hand-off was verified (the
     // first key after it must be the same again). Keys up to the watermark are dropped after the order guard.
     func resumePoint(_ side: Side) -> RangeHandOff? {
-      guard case .partitioned = mode(side), let h = base?.rangeHandOffs?[side.rawValue] else { return nil }
+      guard case .partitioned = strategy.mode(side), let h = base?.rangeHandOffs?[side.rawValue] else { return nil }
       logger.info(
         "Listing the \(side) bucket from after '\(h.after)', a key-range boundary the checkpoint verified (the first key after it must still be \(h.first.map { "'\($0)'" } ?? "none"))"
       )
       return h
     }
-    var srcListing = try stream(.source, mode: mode(.source), resumeFrom: resumePoint(.source))
+    var srcListing = try strategy.open(
+      .source, target: source, resumeFrom: resumePoint(.source), options: options, logger: logger)
     defer { srcListing.close() }
-    var dstListing = try stream(.destination, mode: mode(.destination), resumeFrom: resumePoint(.destination))
+    var dstListing = try strategy.open(
+      .destination, target: destination, resumeFrom: resumePoint(.destination), options: options, logger: logger)
     defer { dstListing.close() }
     srcListing.watchPrefix(source, side: .source, warnings: prefixWarnings, logger: logger)
     dstListing.watchPrefix(destination, side: .destination, warnings: prefixWarnings, logger: logger)
@@ -256,8 +184,8 @@ public struct PairComparison {
         objectsProcessed: result.objectsProcessed - (previousWatermark == nil ? 0 : 1),
         onlyInSource: result.onlyInSource,
         onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
-        sortedSides: Side.inOrder(sortedSides).map(\.rawValue),
-        singleStreamSides: Side.inOrder(singleSides).map(\.rawValue),
+        sortedSides: Side.inOrder(strategy.sorted).map(\.rawValue),
+        singleStreamSides: Side.inOrder(strategy.singleStream).map(\.rawValue),
         rangeHandOffs: handOffs(upTo: mark),
         resumes: base?.resumes ?? 0, updatedAt: isoTimestamp(Date()))
     }

@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import S3
+
+/// How each side of a pair is listed, and the one place that decides what happens when a listing
+/// breaks the order the merge relies on: key ranges, then one stream, then one stream sorted by UTF-8
+/// bytes in bounded memory. The per-page checks (`ListingPageGuard`), the range hand-off check
+/// (`PartitionedListing`) and the order check (`OrderGuard`) raise `ListingOrderError`; this type
+/// turns it into the next mode, or gives up. A new listing quirk is a new check that raises the error
+/// and, if it needs one, a new mode here.
+struct ListingStrategy {
+  /// How one side is listed in one attempt.
+  enum Mode: Equatable {
+    case partitioned(Int)
+    case single, sorted
+
+    var description: String {
+      switch self {
+      case .partitioned(let n): return "key ranges, \(n) listed at once"
+      case .single: return "single stream"
+      case .sorted: return "single stream, sorted by UTF-8 bytes (bounded memory, spilled to disk)"
+      }
+    }
+  }
+
+  /// Key ranges per side when ranges are used (`range_listers`); 1 lists each side as one stream.
+  let rangeListers: Int
+  /// Sides whose ranges did not join up: listed as one stream.
+  private(set) var singleStream: Set<Side> = []
+  /// Sides found out of byte order: listed as one stream and sorted.
+  private(set) var sorted: Set<Side> = []
+
+  /// The strategy of a fresh comparison, or of one resumed from `checkpoint` (which keeps the sides
+  /// that fell back, so a resume does not try again what already failed).
+  init(rangeListers: Int, resuming checkpoint: Checkpoint? = nil) {
+    self.rangeListers = rangeListers
+    if let checkpoint {
+      sorted = Set(checkpoint.sortedSides.compactMap(Side.init))
+      singleStream = Set((checkpoint.singleStreamSides ?? []).compactMap(Side.init))
+    }
+  }
+
+  func mode(_ side: Side) -> Mode {
+    if sorted.contains(side) { return .sorted }
+    if singleStream.contains(side) || rangeListers <= 1 { return .single }
+    return .partitioned(rangeListers)
+  }
+
+  /// Moves the side of `e` to its next mode and returns the warning to log, or returns nil when no
+  /// fallback is left (then `e` is the pair's error).
+  mutating func fallBack(after e: ListingOrderError) -> String? {
+    if case .partitioned = mode(e.side), e.kind != .duplicate {
+      singleStream.insert(e.side)
+      return
+        "\(e.description). Comparing again with the \(e.side) bucket listed as a single stream (its server's start-after or order does not allow key ranges)"
+    }
+    if e.kind == .backwards, !sorted.contains(e.side) {
+      sorted.insert(e.side)
+      return
+        "\(e.description). Comparing again with the \(e.side) listing sorted by UTF-8 bytes (bounded memory, spilled to disk)"
+    }
+    return nil
+  }
+
+  /// Opens `side`'s listing in its mode, behind the order guard.
+  func open(
+    _ side: Side, target: ListingTarget, resumeFrom: RangeHandOff?, options: PairOptions, logger: Logger
+  ) throws -> SideListing {
+    let mode = mode(side)
+    logger.info("Listing all objects from \(side) bucket: \(target.bucket)")
+    logger.info("Listing mode of the \(side) bucket: \(mode.description)")
+    let location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
+    switch mode {
+    case .partitioned(let n):
+      let listing = PartitionedListing(
+        target: target, side: side, listers: n, resumeFrom: resumeFrom, logger: logger, progress: options.progress)
+      return SideListing(
+        stream: OrderGuard(listing, side: side, location: location), stoppers: [listing], partitioned: listing)
+    case .single:
+      let listing = PagedListing(target: target, side: side, logger: logger, progress: options.progress)
+      return SideListing(stream: OrderGuard(listing, side: side, location: location), stoppers: [listing])
+    case .sorted:
+      let listing = PagedListing(target: target, side: side, logger: logger, progress: options.progress)
+      let dir = options.temporaryDirectory.appendingPathComponent(
+        "bucket-delta-sort-\(getpid())-\(side)-\(UUID().uuidString)")
+      let sorter = ExternalSorter(runSize: options.sortRunSize, directory: dir)
+      do {
+        let sorted = try sorter.sorted(listing)
+        return SideListing(
+          stream: OrderGuard(sorted, side: side, location: location), stoppers: [sorted, listing])
+      } catch {
+        listing.close()
+        throw error
+      }
+    }
+  }
+}
+
+/// A side's listing: the stream to read, what to close, and the partitioned listing if there is one.
+struct SideListing {
+  var stream: ObjectStream
+  var stoppers: [ObjectStream]
+  var partitioned: PartitionedListing?
+  func close() { for s in stoppers { s.close() } }
+
+  /// Watches for keys that only start with a prefix lacking its trailing `/`.
+  mutating func watchPrefix(_ target: ListingTarget, side: Side, warnings: PrefixWarnings, logger: Logger) {
+    guard PrefixBoundaryWatch.applies(to: target.prefix) else { return }
+    stream = PrefixBoundaryWatch(stream, side: side, prefix: target.prefix, warnings: warnings, logger: logger)
+  }
+}
