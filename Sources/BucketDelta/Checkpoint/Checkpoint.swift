@@ -136,8 +136,49 @@ public struct CheckpointStore: Sendable {
     return !pid.isEmpty && pid.allSatisfy(\.isASCII) && pid.allSatisfy(\.isNumber)
   }
 
+  // MARK: Beside the checkpoint: the finished-pair marker and the last object count
+
+  private var finishedPath: String { path + ".done" }
+  private var countPath: String { path + ".count" }
+
+  /// The summary of this pair's finished run with the same configuration (`run --resume` does not
+  /// redo a finished pair), or nil.
+  public func finishedSummary() -> PairSummary? {
+    guard let data = FileManager.default.contents(atPath: finishedPath),
+      let done = try? JSONDecoder().decode(FinishedMarker.self, from: data), done.fingerprint == fingerprint
+    else { return nil }
+    return done.summary
+  }
+
+  /// Records that the pair finished with `summary`.
+  public func markFinished(_ summary: PairSummary) {
+    if let data = try? JSONEncoder().encode(FinishedMarker(fingerprint: fingerprint, summary: summary)) {
+      try? writeAtomically(data: Array(data), to: finishedPath)
+    }
+  }
+
+  /// Forgets that the pair finished (a run that is not a resume does it again).
+  public func clearFinished() { unlink(finishedPath) }
+
+  /// The number of objects the pair's last complete run compared (the progress display's estimate).
+  public func lastObjectCount() -> Int? {
+    FileManager.default.contents(atPath: countPath).flatMap {
+      Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+  }
+
+  public func saveObjectCount(_ n: Int) {
+    try? writeAtomically(data: Array("\(n)\n".utf8), to: countPath)
+  }
+
   /// The fingerprint of a comparison.
   public static func fingerprint(_ parts: [String]) -> String {
     Crypto.hex(Crypto.sha256(Array(parts.joined(separator: "\u{1F}").utf8)))
   }
+}
+
+/// Records that a pair finished, so that `run --resume` does not redo it.
+private struct FinishedMarker: Codable {
+  var fingerprint: String
+  var summary: PairSummary
 }

@@ -142,46 +142,14 @@ public struct ManifestRunner: Sendable {
       tool_version: toolVersion, started_at: isoTimestamp(startTime), finished_at: isoTimestamp(Date()), status: status,
       exit_code: exitStatus(outcome(status)), pairs: pairs)
     /// An output that cannot be written fails the run.
-    func failOutput() {
+    let exitStatus = self.exitStatus
+    func failOutput(_ summary: inout RunSummary) {
       summary.status = .error
       summary.exit_code = exitStatus(outcome(.error))
     }
-    if let path = manifest.output.summary {
-      do {
-        try summary.write(to: path)
-      } catch {
-        logger.error("Cannot write the summary: \(error)")
-        failOutput()
-      }
-    }
-    if let path = manifest.output.junit {
-      do {
-        try writeAtomically(data: Array(JUnitReport.xml(summary).utf8), to: path)
-      } catch {
-        logger.error("Cannot write the JUnit file: \(error)")
-        failOutput()
-      }
-    }
-    if let path = manifest.output.metricsFile {
-      let previous = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
-      do {
-        let text = PrometheusMetrics.text(summary, finishedAt: Date(), previous: previous)
-        try writeAtomically(data: Array(text.utf8), to: path, mode: 0o644)
-      } catch {
-        logger.error("Cannot write the metrics file: \(error)")
-        failOutput()
-      }
-    }
+    RunOutputs.write(&summary, to: manifest.output, logger: logger, failed: failOutput)
     if manifest.pairs.count > 1 || manifest.output.summary != nil {
-      logger.info("------Summary------")
-      for p in summary.pairs {
-        logger.info(
-          "\(p.name): \(p.status), \(p.objects_compared) objects, \(p.only_in_source) only in source, \(p.only_in_destination) only in destination, \(p.different) different, \(p.errors) errors\(p.error.map { ": \($0)" } ?? "")"
-        )
-      }
-      logger.info(
-        "Overall: \(summary.status) (exit \(summary.exit_code))\(manifest.output.summary.map { "; summary: \($0)" } ?? "")"
-      )
+      RunLog.runSummary(summary, summaryPath: manifest.output.summary, logger: logger)
     }
     return summary
   }
@@ -208,30 +176,23 @@ public struct ManifestRunner: Sendable {
       throttled: 0, error: nil)
     if manifest.pairs.count > 1 { logger.info("------Pair \(pair.name)------") }
     let store = checkpointStore(pair)
-    let doneMarker = store.path + ".done"
     var pairResume = resume
     if resume && !singlePair {
-      if let data = FileManager.default.contents(atPath: doneMarker),
-        let done = try? JSONDecoder().decode(DoneMarker.self, from: data), done.fingerprint == store.fingerprint
-      {
+      if let done = store.finishedSummary() {
         logger.info("Pair \(pair.name) finished in an earlier run; not redone")
-        return done.summary
+        return done
       }
       if manifest.pairs.count > 1 && !FileManager.default.fileExists(atPath: store.path) {
         logger.info("Pair \(pair.name) has no checkpoint: it never started, so it starts now")
         pairResume = false
       }
     } else {
-      unlink(doneMarker)
+      store.clearFinished()
     }
     var result = PairResult()
     var warnings: [String] = []
     var listingClients: [S3Client] = []
-    let countFile = store.path + ".count"
-    let previousTotal = FileManager.default.contents(atPath: countFile).flatMap {
-      Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-    let pairProgress = PairProgress(name: pair.name, previousTotal: previousTotal, started: started)
+    let pairProgress = PairProgress(name: pair.name, previousTotal: store.lastObjectCount(), started: started)
     progress?.add(pairProgress)
     defer { progress?.remove(pairProgress) }
     do {
@@ -299,42 +260,14 @@ public struct ManifestRunner: Sendable {
     summary.throttled = counts.throttled
     warnings = result.warnings + warnings
     summary.warnings = warnings.isEmpty ? nil : warnings
-    if summary.error == nil {
-      try? writeAtomically(data: Array("\(result.objectsProcessed)\n".utf8), to: countFile)
-    }
-    if summary.error == nil && !singlePair {
-      let encoder = JSONEncoder()
-      if let data = try? encoder.encode(DoneMarker(fingerprint: store.fingerprint, summary: summary)) {
-        try? writeAtomically(data: Array(data), to: doneMarker)
-      }
-    }
+    if summary.error == nil { store.saveObjectCount(result.objectsProcessed) }
+    if summary.error == nil && !singlePair { store.markFinished(summary) }
 
     let total = manifest.pairs.count == 1 ? Date().timeIntervalSince(startTime) : elapsed
-    logger.info("------Final report------")
-    logger.info("Total objects processed: \(result.objectsProcessed)")
-    logger.info("Total objects with differences: \(result.objectsWithDifferences)")
-    logger.info("Total execution time: \(String(format: "%.2f", total)) seconds")
-    logger.info(
-      "Throughput: \(String(format: "%.2f", total > 0 ? Double(result.objectsProcessed) / total : 0)) objects/second")
-    logger.info("Requests: \(summary.requests), retries: \(summary.retries), throttled: \(summary.throttled)")
-    logger.info("------End of report------")
-    if summary.status == .empty, let e = summary.error {
-      logger.error("Pair \(pair.name) failed: \(e)")
-    } else if let e = summary.error {
-      logger.error("Comparison of \(pair.name) did not complete: \(e)")
-    } else {
-      logger.info(
-        "Only in source: \(result.onlyInSource), only in destination: \(result.onlyInDestination), different: \(result.different); report: \(path)"
-      )
-    }
+    RunLog.finalReport(
+      pair: pair.name, result: result, summary: summary, seconds: total, reportPath: path, logger: logger)
     return summary
   }
-}
-
-/// Records that a pair finished, so that `run --resume` does not redo it.
-private struct DoneMarker: Codable {
-  var fingerprint: String
-  var summary: PairSummary
 }
 
 /// Results of the pairs, filled from several threads.
