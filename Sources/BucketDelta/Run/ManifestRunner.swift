@@ -88,6 +88,7 @@ public struct ManifestRunner: Sendable {
     }
 
     let router = ResultRouter()
+    addInterruptWaker { router.wakeAll() }
     var pool: WorkerPool?
     var poolError: String?
     if hasDeep {
@@ -101,8 +102,8 @@ public struct ManifestRunner: Sendable {
         let p = try WorkerPool(
           config: config, processes: tuning.numProcesses, perWorkerInFlight: max(2 * tuning.numConnections, 1),
           maxRestarts: max(3, tuning.numProcesses),
-          withholding: Set(manifest.endpoints.values.flatMap(\.credentialVariables)), logger: logger
-        ) { router.deliver($0) }
+          withholding: Set(manifest.endpoints.values.flatMap(\.credentialVariables)), logger: logger,
+          onFailure: { router.wakeAll() }, onResult: { router.deliver($0) })
         try p.start()
         pool = p
       } catch {

@@ -330,6 +330,10 @@ public final class ResultRouter: @unchecked Sendable {
   func register(pair: Int, sink: ResultSink) { lock.withLock { sinks[pair] = sink } }
   func unregister(pair: Int) { lock.withLock { sinks[pair] = nil } }
   public func deliver(_ r: WorkResult) { lock.withLock { sinks[r.pair] }?.deliver(r) }
+  /// Wakes every pair waiting for results, to notice a failure or an interrupt.
+  public func wakeAll() {
+    for sink in lock.withLock({ Array(sinks.values) }) { sink.window?.wake() }
+  }
 }
 
 /// Drops the keys up to and including `watermark` (already decided before a resume).

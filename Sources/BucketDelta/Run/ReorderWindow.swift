@@ -57,8 +57,16 @@ final class ReorderWindow: @unchecked Sendable {
     condition.broadcast()
   }
 
+  /// Wakes a `take` that waits, to look at its `failure` again (a worker pool that failed, a signal).
+  func wake() {
+    condition.lock()
+    condition.broadcast()
+    condition.unlock()
+  }
+
   /// Hands out the finished keys that come next in order, waiting while `held >= limit`.
-  /// `failure` is polled while waiting; when it returns an error, that error is thrown.
+  /// `failure` is checked before each wait; whatever makes it non-nil calls `wake` (the pool's
+  /// failure hook, the interrupt watcher), so waiting needs no timeout.
   func take(untilBelow limit: Int, failure: () -> Error?) throws -> [(MergeEvent, Outcome)] {
     condition.lock()
     defer { condition.unlock() }
@@ -71,7 +79,7 @@ final class ReorderWindow: @unchecked Sendable {
       }
       if entries.count < limit { return out }
       if let f = failure() { throw f }
-      _ = condition.wait(until: Date().addingTimeInterval(0.5))
+      condition.wait()
     }
   }
 }

@@ -24,6 +24,8 @@ public final class WorkerPool: @unchecked Sendable {
   private let maxRestarts: Int
   private let logger: Logger
   private let onResult: @Sendable (WorkResult) -> Void
+  /// Called (on another thread, outside the pool's lock) once `failure` is set.
+  private let onFailure: @Sendable () -> Void
   /// Environment variables the workers do not inherit (credentials reach them on stdin only).
   private let withheldEnvironment: Set<String>
 
@@ -66,8 +68,9 @@ public final class WorkerPool: @unchecked Sendable {
   public init(
     executable: String = currentExecutablePath(), config: WorkerConfig, processes: Int, perWorkerInFlight: Int,
     maxRestarts: Int, withholding: Set<String> = [], logger: Logger,
-    onResult: @escaping @Sendable (WorkResult) -> Void
+    onFailure: @escaping @Sendable () -> Void = {}, onResult: @escaping @Sendable (WorkResult) -> Void
   ) throws {
+    self.onFailure = onFailure
     self.executable = executable
     self.withheldEnvironment = Self.credentialVariables.union(withholding)
     let encoder = JSONEncoder()
@@ -217,6 +220,7 @@ public final class WorkerPool: @unchecked Sendable {
         "worker \(slot.index) (pid \(child.pid)) ended with \(reason), and workers have been restarted \(restarts) times already: giving up"
       )
       logger.error("\(failure!.description)")
+      DispatchQueue.global().async(execute: onFailure)  // not under our lock: the waker takes others
       return
     }
     restarts += 1
@@ -229,6 +233,7 @@ public final class WorkerPool: @unchecked Sendable {
     } catch {
       condition.lock()
       failure = WorkerError("cannot restart worker \(slot.index): \(error)")
+      DispatchQueue.global().async(execute: onFailure)
       return
     }
     condition.lock()
