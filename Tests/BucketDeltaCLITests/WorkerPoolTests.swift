@@ -112,3 +112,45 @@ struct WorkerPipeTests {
     #expect(slowestShutdown < 2, "the slowest shutdown took \(slowestShutdown) s")
   }
 }
+
+@Suite("Waking the reorder window", .timeLimit(.minutes(1)))
+struct WakeTests {
+  @Test("Workers that keep dying: the pool fails and its failure hook runs, at once")
+  func poolFailureHook() throws {
+    let endpoint = EndpointConfig(
+      name: "e", url: "http://127.0.0.1:1", endpoint: try S3Endpoint(url: "http://127.0.0.1:1"),
+      credentials: Credentials(accessKeyID: "k", secretAccessKey: "s"))
+    let side = WorkerSide(endpoint: endpoint, bucket: "b", prefix: "")
+    let config = WorkerConfig(
+      pairs: [WorkerPair(source: side, destination: side, compareTags: false)], numConnections: 1, maxAttempts: 1,
+      logLevel: .ERROR)
+    let failed = DispatchSemaphore(value: 0)
+    // /bin/false takes its configuration and exits at once: every restart dies again
+    let pool = try WorkerPool(
+      executable: "/bin/false", config: config, processes: 2, perWorkerInFlight: 2, maxRestarts: 3,
+      logger: Logger(label: "test"), onFailure: { failed.signal() }, onResult: { _ in })
+    try? pool.start()
+    #expect(failed.wait(timeout: .now() + 20) == .success)
+    #expect(
+      pool.failure?.description.contains("giving up") == true
+        || pool.failure?.description.contains("cannot restart") == true)
+    pool.shutdown()
+  }
+
+  @Test("A take() waiting for results returns as soon as a failure is set and the window is woken")
+  func wakeEndsWait() throws {
+    let window = ReorderWindow(firstSeq: 0)
+    let o = ListedObject(key: "k", etag: "e", size: 1, lastModified: "")
+    window.add(seq: 0, event: .inBoth(source: o, destination: o), outcome: nil)  // a deep check that never answers
+    let failure = Mutex<Error?>(nil)
+    let started = Date()
+    DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
+      failure.withLock { $0 = WorkerError("boom") }
+      window.wake()
+    }
+    #expect(throws: WorkerError.self) {
+      _ = try window.take(untilBelow: 1) { failure.withLock { $0 } }
+    }
+    #expect(Date().timeIntervalSince(started) < 5)
+  }
+}
