@@ -36,14 +36,6 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     for easy in handles { curl_easy_cleanup(easy) }
   }
 
-  /// Sends `request` as `send` does and calls `completion` on the calling thread before returning.
-  public func submit(
-    _ request: HTTPRequest,
-    completion: @escaping @Sendable (Result<HTTPResponse, TransportError>) -> Void
-  ) {
-    completion(send(request))
-  }
-
   /// Per-transfer state reached from curl's callbacks through an `Unmanaged` pointer.
   private final class Transfer {
     let request: HTTPRequest

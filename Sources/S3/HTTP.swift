@@ -75,39 +75,7 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
 
 /// Sends requests. The real one is `CurlTransport`; tests inject their own.
 public protocol HTTPTransport: Sendable {
-  /// Sends `request` and calls `completion` once, on any thread.
-  func submit(
-    _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, TransportError>) -> Void)
-  /// Sends `request` and blocks the calling thread until the response arrives.
-  func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError>
-}
-
-extension HTTPTransport {
   /// Sends `request` and blocks the calling thread until the response arrives.
   /// Never call this from a Swift concurrency task.
-  public func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
-    let box = ResultBox()
-    submit(request) { box.set($0) }
-    return box.wait()
-  }
-}
-
-final class ResultBox: @unchecked Sendable {
-  // @unchecked: `result` is guarded by `condition`.
-  private let condition = NSCondition()
-  private var result: Result<HTTPResponse, TransportError>?
-
-  func set(_ r: Result<HTTPResponse, TransportError>) {
-    condition.lock()
-    result = r
-    condition.signal()
-    condition.unlock()
-  }
-
-  func wait() -> Result<HTTPResponse, TransportError> {
-    condition.lock()
-    defer { condition.unlock() }
-    while result == nil { condition.wait() }
-    return result!
-  }
+  func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError>
 }

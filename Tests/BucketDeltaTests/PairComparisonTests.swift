@@ -11,9 +11,7 @@ final class FakeListingTransport: HTTPTransport, @unchecked Sendable {
   let buckets: [String: [(String, String, Int)]]
   init(_ buckets: [String: [(String, String, Int)]]) { self.buckets = buckets }
 
-  func submit(
-    _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, TransportError>) -> Void
-  ) {
+  func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
     let comps = URLComponents(string: request.url)!
     let bucket = String(comps.path.dropFirst())
     var q: [String: String] = [:]
@@ -33,7 +31,7 @@ final class FakeListingTransport: HTTPTransport, @unchecked Sendable {
     xml += "<IsTruncated>\(more)</IsTruncated>"
     if more { xml += "<NextContinuationToken>tok-\(start + maxKeys)</NextContinuationToken>" }
     xml += "</ListBucketResult>"
-    completion(.success(HTTPResponse(status: 200, headers: [], body: Array(xml.utf8))))
+    return .success(HTTPResponse(status: 200, headers: [], body: Array(xml.utf8)))
   }
 }
 

@@ -35,9 +35,7 @@ final class RangeServer: HTTPTransport, @unchecked Sendable {
     return Array(a.utf8).map(m).lexicographicallyPrecedes(Array(b.utf8).map(m))
   }
 
-  func submit(
-    _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, TransportError>) -> Void
-  ) {
+  func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
     let comps = URLComponents(string: request.url)!
     var q: [String: String] = [:]
     for item in comps.queryItems ?? [] { q[item.name] = item.value ?? "" }
@@ -91,7 +89,7 @@ final class RangeServer: HTTPTransport, @unchecked Sendable {
       xml += "<NextContinuationToken>\(last)</NextContinuationToken>"
     }
     xml += "</ListBucketResult>"
-    completion(.success(HTTPResponse(status: 200, headers: [], body: Array(xml.utf8))))
+    return .success(HTTPResponse(status: 200, headers: [], body: Array(xml.utf8)))
   }
 }
 
@@ -306,10 +304,8 @@ final class RangeServerPair: HTTPTransport, @unchecked Sendable {
     self.src = src
     self.dst = dst
   }
-  func submit(
-    _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, TransportError>) -> Void
-  ) {
+  func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
     let path = URLComponents(string: request.url)!.path
-    (path.hasPrefix("/src") ? src : dst).submit(request, completion: completion)
+    return (path.hasPrefix("/src") ? src : dst).send(request)
   }
 }

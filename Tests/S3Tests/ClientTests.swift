@@ -12,15 +12,13 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
 
   init(_ answers: [Result<HTTPResponse, TransportError>]) { self.answers = answers }
 
-  func submit(
-    _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, TransportError>) -> Void
-  ) {
+  func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
     lock.lock()
     requests.append(request)
     let answer =
       answers.isEmpty ? .failure(TransportError(kind: .other, message: "script exhausted")) : answers.removeFirst()
     lock.unlock()
-    completion(answer)
+    return answer
   }
 }
 

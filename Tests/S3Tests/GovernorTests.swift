@@ -5,7 +5,7 @@ import Testing
 @testable import S3
 
 /// A server that can serve `capacity` requests at once and answers `503 SlowDown` to any request
-/// beyond that; answers arrive asynchronously after `serviceTime`, like a real one.
+/// beyond that; answers take `serviceTime`, like a real one.
 final class CapacityServer: HTTPTransport, @unchecked Sendable {
   private let lock = NSLock()
   private var inFlight = 0
@@ -13,14 +13,13 @@ final class CapacityServer: HTTPTransport, @unchecked Sendable {
   private(set) var throttled = 0
   let capacity: Int
   let serviceTime: Double
-  private let queue = DispatchQueue(label: "capacity-server", attributes: .concurrent)
 
   init(capacity: Int, serviceTime: Double) {
     self.capacity = capacity
     self.serviceTime = serviceTime
   }
 
-  func submit(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, TransportError>) -> Void) {
+  func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
     let accepted: Bool = lock.withLock {
       if inFlight >= capacity {
         throttled += 1
@@ -30,21 +29,16 @@ final class CapacityServer: HTTPTransport, @unchecked Sendable {
       return true
     }
     guard accepted else {
-      queue.async {
-        completion(
-          .success(
-            HTTPResponse(
-              status: 503, headers: [], body: Array("<Error><Code>SlowDown</Code><Message>m</Message></Error>".utf8))))
-      }
-      return
+      return .success(
+        HTTPResponse(
+          status: 503, headers: [], body: Array("<Error><Code>SlowDown</Code><Message>m</Message></Error>".utf8)))
     }
-    queue.asyncAfter(deadline: .now() + serviceTime) {
-      self.lock.withLock {
-        self.inFlight -= 1
-        self.served += 1
-      }
-      completion(.success(HTTPResponse(status: 200, headers: [("etag", "\"e\""), ("content-length", "1")], body: [])))
+    Thread.sleep(forTimeInterval: serviceTime)  // the request is served while the caller waits
+    lock.withLock {
+      inFlight -= 1
+      served += 1
     }
+    return .success(HTTPResponse(status: 200, headers: [("etag", "\"e\""), ("content-length", "1")], body: []))
   }
 }
 
