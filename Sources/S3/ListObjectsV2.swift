@@ -27,8 +27,8 @@ public struct ListObjectsV2Page: Sendable {
   /// Parses a `ListBucketResult` document. Keys are URL-decoded when the answer says
   /// `EncodingType=url`.
   public static func parse(_ body: [UInt8]) throws(ProtocolError) -> ListObjectsV2Page {
-    let root: XMLNode
-    do { root = try XMLParser.parse(body) } catch { throw ProtocolError(error.description) }
+    let root: S3XMLNode
+    do { root = try S3XMLParser.parse(body) } catch { throw ProtocolError(error.description) }
     guard root.name == "ListBucketResult" else {
       throw ProtocolError("expected <ListBucketResult>, got <\(root.name)>")
     }
@@ -117,7 +117,7 @@ public struct ServiceErrorBody: Sendable {
   public static func parse(status: Int, body: [UInt8], headers: HTTPResponse) -> ServiceErrorBody {
     let requestID = headers.header("x-amz-request-id")
     let headerRegion = headers.header("x-amz-bucket-region")
-    if let root = try? XMLParser.parse(body), root.name == "Error" {
+    if let root = try? S3XMLParser.parse(body), root.name == "Error" {
       var e = ServiceErrorBody(
         code: root.text(of: "Code") ?? "HTTP\(status)", message: root.text(of: "Message") ?? "",
         requestID: root.text(of: "RequestId") ?? requestID)

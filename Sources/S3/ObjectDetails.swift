@@ -69,8 +69,8 @@ public struct ObjectDetails: Sendable, Equatable, Codable {
 
 /// Parses `<Tagging><TagSet><Tag><Key/><Value/></Tag>...` into a dictionary.
 public func parseTagging(_ body: [UInt8]) throws(ProtocolError) -> [String: String] {
-  let root: XMLNode
-  do { root = try XMLParser.parse(body) } catch { throw ProtocolError(error.description) }
+  let root: S3XMLNode
+  do { root = try S3XMLParser.parse(body) } catch { throw ProtocolError(error.description) }
   guard root.name == "Tagging" else { throw ProtocolError("expected <Tagging>, got <\(root.name)>") }
   var tags: [String: String] = [:]
   for tag in root.child("TagSet")?.children("Tag") ?? [] {

@@ -43,7 +43,7 @@ public enum URIEncoding {
       default: bytes.append(b)
       }
     }
-    return bytes.withUnsafeBufferPointer { XMLParser.string($0) }
+    return bytes.withUnsafeBufferPointer { S3XMLParser.string($0) }
   }
 
   private static func hexValue(_ b: UInt8) -> UInt8? {

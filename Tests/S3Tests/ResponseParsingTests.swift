@@ -75,22 +75,22 @@ struct ResponseParsingTests {
   @Test("Nesting deeper than the limit is refused, not a stack overflow")
   func deepNesting() {
     let xml = String(repeating: "<a>", count: 10_000) + String(repeating: "</a>", count: 10_000)
-    #expect(throws: XMLParseError.self) { try XMLParser.parse(Array(xml.utf8)) }
+    #expect(throws: XMLParseError.self) { try S3XMLParser.parse(Array(xml.utf8)) }
   }
 
   @Test("Entities, CDATA and comments")
   func entities() throws {
-    let n = try XMLParser.parse(Array("<r><!-- c --><t>&lt;&#65;&#x1F600;<![CDATA[<raw>]]>&apos;</t></r>".utf8))
+    let n = try S3XMLParser.parse(Array("<r><!-- c --><t>&lt;&#65;&#x1F600;<![CDATA[<raw>]]>&apos;</t></r>".utf8))
     #expect(n.text(of: "t") == "<A😀<raw>'")
   }
 
   @Test("Text runs: split by comments, CDATA and child elements, joined; non-ASCII kept byte for byte")
   func textRuns() throws {
-    let n = try XMLParser.parse(Array("<r>a<!-- c -->b<x>ü😀</x>c&amp;d<![CDATA[e]]>f</r>".utf8))
+    let n = try S3XMLParser.parse(Array("<r>a<!-- c -->b<x>ü😀</x>c&amp;d<![CDATA[e]]>f</r>".utf8))
     #expect(n.text == "abc&def")
     #expect(n.text(of: "x") == "ü😀")
     #expect(n.child("x")?.text.utf8.count == 6)
-    let empty = try XMLParser.parse(Array("<r><k></k><e/></r>".utf8))
+    let empty = try S3XMLParser.parse(Array("<r><k></k><e/></r>".utf8))
     #expect(empty.text(of: "k") == "")
     #expect(empty.text(of: "e") == "")
   }
@@ -105,7 +105,7 @@ struct ResponseParsingTests {
       Array("<r>&#+65;</r>".utf8), Array("<r>&#xD800;</r>".utf8), Array("<r>&#99999999999;</r>".utf8),
     ] as [[UInt8]])
   func notUTF8(bytes: [UInt8]) {
-    #expect(throws: XMLParseError.self) { try XMLParser.parse(bytes) }
+    #expect(throws: XMLParseError.self) { try S3XMLParser.parse(bytes) }
   }
 
   @Test("ETags lose one pair of quotes, plain or as &quot;")

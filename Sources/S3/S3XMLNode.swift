@@ -1,13 +1,13 @@
 /// A parsed XML element: local name (namespace prefix dropped), text, child elements.
-public struct XMLNode: Sendable {
+public struct S3XMLNode: Sendable {
   public var name: String
   public var text: String
-  public var children: [XMLNode]
+  public var children: [S3XMLNode]
 
   /// The first child named `name`.
-  public func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
+  public func child(_ name: String) -> S3XMLNode? { children.first { $0.name == name } }
   /// Every child named `name`.
-  public func children(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
+  public func children(_ name: String) -> [S3XMLNode] { children.filter { $0.name == name } }
   /// Text of the first child named `name`.
   public func text(of name: String) -> String? { child(name)?.text }
 }
@@ -23,26 +23,26 @@ public struct XMLParseError: Error, Sendable, CustomStringConvertible {
 ///
 /// No DTDs and no external entities (a `<!DOCTYPE` is refused), bounded nesting depth, and UTF-8 only.
 /// Text of mixed content is concatenated; attributes are read and ignored.
-public struct XMLParser {
+public struct S3XMLParser {
   public static let maxDepth = 64
 
   private let bytes: [UInt8]
   private var pos = 0
   /// Children of the elements being parsed, innermost last; an element's own children become one
   /// exact-size array when it closes (growing a small array per element cost 8% of a listing's CPU).
-  private var scratch: [XMLNode] = []
+  private var scratch: [S3XMLNode] = []
 
   private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
   /// Parses `bytes` and returns the root element.
-  public static func parse(_ bytes: [UInt8]) throws(XMLParseError) -> XMLNode {
-    var p = XMLParser(bytes)
+  public static func parse(_ bytes: [UInt8]) throws(XMLParseError) -> S3XMLNode {
+    var p = S3XMLParser(bytes)
     return try p.document()
   }
 
   private func fail(_ reason: String) -> XMLParseError { XMLParseError(offset: pos, reason: reason) }
 
-  private mutating func document() throws(XMLParseError) -> XMLNode {
+  private mutating func document() throws(XMLParseError) -> S3XMLNode {
     if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { pos = 3 }
     try skipMisc()
     guard pos < bytes.count, bytes[pos] == UInt8(ascii: "<") else {
@@ -151,7 +151,7 @@ public struct XMLParser {
     return nil
   }
 
-  private mutating func element(depth: Int) throws(XMLParseError) -> XMLNode {
+  private mutating func element(depth: Int) throws(XMLParseError) -> S3XMLNode {
     guard depth < Self.maxDepth else { throw fail("elements nested deeper than \(Self.maxDepth)") }
     pos += 1  // "<"
     let rawStart = pos
@@ -164,7 +164,7 @@ public struct XMLParser {
       if bytes[pos] == UInt8(ascii: "/") {
         guard pos + 1 < bytes.count, bytes[pos + 1] == UInt8(ascii: ">") else { throw fail("expected />") }
         pos += 2
-        return XMLNode(name: elementName, text: "", children: [])
+        return S3XMLNode(name: elementName, text: "", children: [])
       }
       if bytes[pos] == UInt8(ascii: ">") {
         pos += 1
@@ -241,7 +241,7 @@ public struct XMLParser {
     guard let text else { throw fail("text is not UTF-8") }
     let children = Array(scratch[firstChild...])
     scratch.removeSubrange(firstChild...)
-    return XMLNode(name: elementName, text: text, children: children)
+    return S3XMLNode(name: elementName, text: text, children: children)
   }
 
   /// Adds `bytes[start..<end]` to an element's text: extends the run it continues, else the buffer.
