@@ -4,7 +4,8 @@
 # files (timings removed) and exit codes byte for byte. Pairs: the benchmark's SeaweedFS pair of N
 # objects with planted differences (bench/populate.py), the test suite's awkward-key pair
 # (Tests/fixtures/make_pair.py, SeaweedFS and moto) and its Object Lock pair (make_deep_pair.py);
-# each shallow and deep, text and jsonl, one stream and key ranges.
+# each shallow and deep, text and jsonl, one stream and key ranges. Also prints each build's wall time and
+# peak RSS (GNU time) per run, side by side.
 #   bench/same-behaviour.sh OLD_BINARY NEW_BINARY [N]       (SERVER_ENV=DIR/env: servers already running)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd); cd "$root"
@@ -42,7 +43,7 @@ for p in $pairs; do
       bin=$old; [ $which = new ] && bin=$new
       d=$work/run; rm -rf "$d" "$work/$which"; mkdir -p "$d"  # the same paths for both builds
       set +e
-      BUCKET_DELTA_STATE_DIR=$d/state "$bin" --source_bucket_name "$a" --source_endpoint_url "$url" \
+      BUCKET_DELTA_STATE_DIR=$d/state /usr/bin/time -f "%e %M" -o "$d/time" "$bin" --source_bucket_name "$a" --source_endpoint_url "$url" \
         --destination_bucket_name "$b" --destination_endpoint_url "$url" --output_file "$d/report" \
         --output_format $fmt --shallow_check $shallow --range_listers $rl --num_processes 4 --num_connections 8 \
         --summary "$d/summary.json" --junit "$d/junit.xml" 2>"$d/log"
@@ -59,7 +60,8 @@ for p in $pairs; do
       diff <(normalize "$work/old/summary.json" $rl) <(normalize "$work/new/summary.json" $rl) | head -10 || true
       diff "$work/old/report" "$work/new/report" | head -5 || true
     fi
-    echo "$a/$b shallow=$shallow $fmt rl=$rl: exit $(cat "$work/new/rc"), $(wc -l <"$work/new/report") report lines"
+    read -r ot om <"$work/old/time"; read -r nt nm <"$work/new/time"
+    echo "$a/$b shallow=$shallow $fmt rl=$rl: exit $(cat "$work/new/rc"), $(wc -l <"$work/new/report") report lines; old ${ot} s ${om} KB, new ${nt} s ${nm} KB"
   done; done; done
 done
 echo "same behaviour: $same of $runs runs identical (reports, exit codes, summaries and JUnit without timings)"
