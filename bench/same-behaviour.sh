@@ -60,7 +60,7 @@ for p in $pairs; do
       diff <(normalize "$work/old/summary.json" $rl) <(normalize "$work/new/summary.json" $rl) | head -10 || true
       diff "$work/old/report" "$work/new/report" | head -5 || true
     fi
-    read -r ot om <"$work/old/time"; read -r nt nm <"$work/new/time"
+    read -r ot om < <(tail -1 "$work/old/time"); read -r nt nm < <(tail -1 "$work/new/time")  # after "Command exited..."
     echo "$a/$b shallow=$shallow $fmt rl=$rl: exit $(cat "$work/new/rc"), $(wc -l <"$work/new/report") report lines; old ${ot} s ${om} KB, new ${nt} s ${nm} KB"
   done; done; done
 done
