@@ -61,24 +61,6 @@ struct CIOutputTests {
     #expect(metrics.contains("bucket_delta_last_success_timestamp_seconds{pair=\"allowed\"} 1000.000\n"))
   }
 
-  @Test("Progress line: estimate first, from the last run's count or, once both listings end, the longer listing")
-  func progressLine() {
-    var s = PairProgress.Snapshot()
-    s.compared = 500
-    s.listedSource = 1000
-    s.listedDestination = 900
-    #expect(
-      ProgressDisplay.line(name: "p", s, elapsed: 10)
-        == "p: ETA unknown yet, compared 500, 0 differences, 50 obj/s, listed 1,000+ | 900+, elapsed 0:00:10")
-    s.sourceListed = true
-    s.destinationListed = true
-    #expect(ProgressDisplay.line(name: "p", s, elapsed: 10).hasPrefix("p: 50%, ETA 0:00:10, compared 500"))
-    s.previousTotal = 2000
-    #expect(ProgressDisplay.line(name: "p", s, elapsed: 10).hasPrefix("p: 25%, ETA 0:00:30,"))
-    let cut = ProgressDisplay.line(name: String(repeating: "n", count: 50), s, elapsed: 10, width: 40)
-    #expect(cut.count == 39 && cut.hasSuffix("~") && cut.hasPrefix(String(repeating: "n", count: 31) + "~:"))
-  }
-
   @Test("Summary timestamps: ISO 8601 in UTC, seconds, zero-padded")
   func timestamps() {
     #expect(isoTimestamp(Date(timeIntervalSince1970: 1_764_131_045)) == "2025-11-26T04:24:05Z")

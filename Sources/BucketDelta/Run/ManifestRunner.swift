@@ -16,7 +16,7 @@ public struct ManifestRunner: Sendable {
   /// A single-pair run from flags: `--resume` needs a checkpoint (finished runs are not remembered).
   public var singlePair = false
   /// The live progress block (on a terminal), nil for none.
-  public var progress: ProgressDisplay?
+  public var progress: (any ProgressReporter)?
   /// The process exit status of an outcome (the CLI's one mapping), also written into the summary.
   public var exitStatus: @Sendable (RunOutcome) -> Int32
 
