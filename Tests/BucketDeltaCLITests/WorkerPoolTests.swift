@@ -8,6 +8,10 @@ import Testing
 
 @Suite("Worker pipes: one owner per descriptor")
 struct WorkerPipeTests {
+  // The coordinator ignores SIGPIPE (BucketDeltaMain); this test process must too, or a write to a
+  // worker that has already exited (EPIPE, which the pool handles) kills it.
+  init() { signal(SIGPIPE, SIG_IGN) }
+
   @Test("OwnedDescriptor: closed once, writes after close refused, a close during a write waits for it")
   func ownedDescriptor() throws {
     var fds: [Int32] = [0, 0]
@@ -115,6 +119,8 @@ struct WorkerPipeTests {
 
 @Suite("Waking the reorder window", .timeLimit(.minutes(1)))
 struct WakeTests {
+  init() { signal(SIGPIPE, SIG_IGN) }  // as the coordinator does: the dying workers' pipes raise EPIPE
+
   @Test("Workers that keep dying: the pool fails and its failure hook runs, at once")
   func poolFailureHook() throws {
     let endpoint = EndpointConfig(
