@@ -148,14 +148,19 @@ struct WakeTests {
     let window = ReorderWindow(firstSeq: 0)
     let o = ListedObject(key: "k", etag: "e", size: 1, lastModified: "")
     window.add(seq: 0, event: .inBoth(source: o, destination: o), outcome: nil)  // a deep check that never answers
-    let failure = Mutex<Error?>(nil)
-    let started = Date()
-    DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
-      failure.withLock { $0 = WorkerError("boom") }
-      window.wake()
+    final class Box: @unchecked Sendable {  // @unchecked: `error` is guarded by `lock`
+      let lock = NSLock()
+      var error: Error?
     }
+    let failure = Box()
+    let started = Date()
+    Thread {  // a thread of its own: the test must not depend on a dispatch queue getting a thread
+      usleep(300_000)
+      failure.lock.withLock { failure.error = WorkerError("boom") }
+      window.wake()
+    }.start()
     #expect(throws: WorkerError.self) {
-      _ = try window.take(untilBelow: 1) { failure.withLock { $0 } }
+      _ = try window.take(untilBelow: 1) { failure.lock.withLock { failure.error } }
     }
     #expect(Date().timeIntervalSince(started) < 5)
   }

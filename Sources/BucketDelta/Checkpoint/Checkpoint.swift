@@ -27,6 +27,8 @@ public struct Checkpoint: Codable, Sendable, Equatable {
   /// How many times this pair has been resumed.
   public var resumes: Int
   public var updatedAt: String
+  /// The process that wrote it: another run's checkpoint is left alone while that process lives.
+  public var pid: Int32? = nil
 
   enum CodingKeys: String, CodingKey {
     case version, fingerprint
@@ -41,6 +43,7 @@ public struct Checkpoint: Codable, Sendable, Equatable {
     case rangeHandOffs = "range_hand_offs"
     case resumes
     case updatedAt = "updated_at"
+    case pid
   }
 }
 
@@ -111,15 +114,28 @@ public struct CheckpointStore: Sendable {
 
   /// Deletes this checkpoint and every other one of the same pair name in the directory (written for
   /// other report paths), with the temporary files of interrupted writes: a pair keeps one checkpoint,
-  /// not one per attempt (15 were found for one pair after a few tries with different flags).
+  /// not one per attempt (15 were found for one pair after a few tries with different flags). A file
+  /// whose writer is still running (a concurrent run of a pair with the same name) is left alone:
+  /// deleting it broke that run's next checkpoint ("No such file or directory", seen in CI).
   public func deleteAll() {
     delete()
     let dir = (path as NSString).deletingLastPathComponent
     guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
     for name in names where Self.isCheckpointFile(name, pair: pair) {
-      unlink((dir as NSString).appendingPathComponent(name))
+      let file = (dir as NSString).appendingPathComponent(name)
+      if let writer = Self.writer(of: name, at: file), writer != getpid(), Self.isRunning(writer) { continue }
+      unlink(file)
     }
   }
+
+  /// The pid that wrote a checkpoint file (recorded inside) or a temporary file (its name's suffix).
+  static func writer(of name: String, at file: String) -> Int32? {
+    if let r = name.range(of: ".checkpoint.tmp-") { return Int32(name[r.upperBound...]) }
+    guard let data = FileManager.default.contents(atPath: file) else { return nil }
+    return (try? JSONDecoder().decode(Checkpoint.self, from: data))?.pid
+  }
+
+  static func isRunning(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
 
   /// `PAIR-TAG.checkpoint` or `PAIR-TAG.checkpoint.tmp-PID`, TAG 12 hex digits.
   static func isCheckpointFile(_ name: String, pair: String) -> Bool {

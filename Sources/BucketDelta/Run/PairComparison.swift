@@ -187,7 +187,7 @@ public struct PairComparison {
         sortedSides: Side.inOrder(strategy.sorted).map(\.rawValue),
         singleStreamSides: Side.inOrder(strategy.singleStream).map(\.rawValue),
         rangeHandOffs: handOffs(upTo: mark),
-        resumes: base?.resumes ?? 0, updatedAt: isoTimestamp(Date()))
+        resumes: base?.resumes ?? 0, updatedAt: isoTimestamp(Date()), pid: getpid())
     }
 
     func saveCheckpoint() throws {

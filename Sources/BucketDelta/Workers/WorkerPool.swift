@@ -220,7 +220,7 @@ public final class WorkerPool: @unchecked Sendable {
         "worker \(slot.index) (pid \(child.pid)) ended with \(reason), and workers have been restarted \(restarts) times already: giving up"
       )
       logger.error("\(failure!.description)")
-      DispatchQueue.global().async(execute: onFailure)  // not under our lock: the waker takes others
+      Thread(block: onFailure).start()  // not under our lock: the waker takes other locks
       return
     }
     restarts += 1
@@ -233,7 +233,7 @@ public final class WorkerPool: @unchecked Sendable {
     } catch {
       condition.lock()
       failure = WorkerError("cannot restart worker \(slot.index): \(error)")
-      DispatchQueue.global().async(execute: onFailure)
+      Thread(block: onFailure).start()
       return
     }
     condition.lock()
