@@ -42,7 +42,7 @@ public struct ObjectDetails: Sendable, Equatable, Codable {
   /// `x-amz-tagging-<key>` per tag). An answer without an ETag or a numeric Content-Length is refused:
   /// two such answers would otherwise compare equal and pass as identical.
   public init(head response: HTTPResponse, keeping: [String]) throws(ProtocolError) {
-    guard let rawETag = response.header("etag"), !unquoteETag(rawETag).isEmpty else {
+    guard let rawETag = response.header("etag"), case let unquoted = unquoteETag(rawETag), !unquoted.isEmpty else {
       throw ProtocolError("HeadObject answer has no ETag header")
     }
     guard let lengthText = response.header("content-length") else {
@@ -51,7 +51,7 @@ public struct ObjectDetails: Sendable, Equatable, Codable {
     guard let length = Int64(lengthText), length >= 0 else {
       throw ProtocolError("HeadObject answer has an invalid Content-Length '\(lengthText.prefix(40))'")
     }
-    etag = unquoteETag(rawETag)
+    etag = unquoted
     size = length
     var meta: [String: String] = [:]
     for (name, value) in response.headers where name.hasPrefix("x-amz-meta-") {

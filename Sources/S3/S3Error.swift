@@ -76,7 +76,6 @@ public struct S3Error: Error, Sendable, LocalizedError, CustomStringConvertible 
     switch operation {
     case "ListObjectsV2": return "s3:ListBucket"
     case "GetObjectTagging": return "s3:GetObjectTagging"
-    case "ListObjectVersions": return "s3:ListBucketVersions"
     default: return "s3:GetObject"  // HeadObject and GetObject
     }
   }

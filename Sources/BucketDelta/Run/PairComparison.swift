@@ -175,14 +175,12 @@ public struct PairComparison {
     var lastReport = Date()
     var watermark = base?.lastKey
 
-    /// The checkpoint of this moment; `backOne` leaves out the key being written (its record is not
-    /// in the report yet).
-    func checkpointNow(_ store: CheckpointStore, backOne previousWatermark: String?? = nil) -> Checkpoint {
-      let mark = previousWatermark ?? watermark
-      return Checkpoint(
+    /// The checkpoint vouching for every key through `mark` (`processed` of them) and the report as
+    /// written so far.
+    func checkpoint(_ store: CheckpointStore, through mark: String?, processed: Int) -> Checkpoint {
+      Checkpoint(
         fingerprint: store.fingerprint, lastKey: mark, reportBytes: report.length,
-        objectsProcessed: result.objectsProcessed - (previousWatermark == nil ? 0 : 1),
-        onlyInSource: result.onlyInSource,
+        objectsProcessed: processed, onlyInSource: result.onlyInSource,
         onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
         sortedSides: Side.inOrder(strategy.sorted).map(\.rawValue),
         singleStreamSides: Side.inOrder(strategy.singleStream).map(\.rawValue),
@@ -193,7 +191,7 @@ public struct PairComparison {
     func saveCheckpoint() throws {
       guard let store = options.checkpoint else { return }
       try report.sync()
-      try store.save(checkpointNow(store))
+      try store.save(checkpoint(store, through: watermark, processed: result.objectsProcessed))
     }
     var tally = FailureTally()
     /// The checkpoint just before the first key refused with AccessDenied: a pair stopped for a missing
@@ -227,31 +225,32 @@ public struct PairComparison {
         let previousWatermark = watermark
         watermark = event.key
         if case .difference(let d) = outcome {
+          var stop: KeyFailure?
           switch d.status {
           case .onlyInSource: result.onlyInSource += 1
           case .onlyInDestination: result.onlyInDestination += 1
           case .different: result.different += 1
           case .error:
             if !tally.anyDenied, d.failures.contains(where: \.isAccessDenied), let store = options.checkpoint {
-              beforeFirstDenied = checkpointNow(store, backOne: .some(previousWatermark))
+              // before this key is counted and its record written
+              beforeFirstDenied = checkpoint(store, through: previousWatermark, processed: result.objectsProcessed - 1)
             }
             result.errors += 1
-            if let stop = tally.record(d, logger: logger) {
-              try report.write(
-                options.reportFormat.line(for: d, sourceBucket: source.bucket, destinationBucket: destination.bucket))
-              tally.logCounts(logger: logger)
-              if let store = options.checkpoint, let cp = beforeFirstDenied {
-                try report.sync()
-                try store.save(cp)
-              }
-              let target = stop.side == Side.source.rawValue ? source : destination
-              throw PermissionStop(
-                failure: stop, bucket: target.bucket, endpoint: target.client.endpoint.description,
-                firstKey: tally.firstKey(stop) ?? d.key, count: FailureTally.deniedLimit)
-            }
+            stop = tally.record(d, logger: logger)
           }
           try report.write(
             options.reportFormat.line(for: d, sourceBucket: source.bucket, destinationBucket: destination.bucket))
+          if let stop {
+            tally.logCounts(logger: logger)
+            if let store = options.checkpoint, let cp = beforeFirstDenied {
+              try report.sync()
+              try store.save(cp)
+            }
+            let target = stop.side == Side.source.rawValue ? source : destination
+            throw PermissionStop(
+              failure: stop, bucket: target.bucket, endpoint: target.client.endpoint.description,
+              firstKey: tally.firstKey(stop) ?? d.key, count: FailureTally.deniedLimit)
+          }
         }
         options.progress?.compared(total: result.objectsProcessed, differences: result.objectsWithDifferences)
         if result.objectsProcessed % options.numObjectsReport == 0 {
