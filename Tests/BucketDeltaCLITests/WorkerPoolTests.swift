@@ -6,6 +6,17 @@ import Testing
 
 @testable import BucketDelta
 
+/// A worker configuration of one pair whose endpoint nobody listens on (every check fails at once).
+func unreachableWorkerConfig(connections: Int) throws -> WorkerConfig {
+  let endpoint = EndpointConfig(
+    name: "e", url: "http://127.0.0.1:1", endpoint: try S3Endpoint(url: "http://127.0.0.1:1"),
+    credentials: Credentials(accessKeyID: "k", secretAccessKey: "s"))
+  let side = WorkerSide(endpoint: endpoint, bucket: "b", prefix: "")
+  return WorkerConfig(
+    pairs: [WorkerPair(source: side, destination: side, compareTags: false)], numConnections: connections,
+    maxAttempts: 1, logLevel: .ERROR)
+}
+
 @Suite("Worker pipes: one owner per descriptor")
 struct WorkerPipeTests {
   // The coordinator ignores SIGPIPE (BucketDeltaMain); this test process must too, or a write to a
@@ -58,13 +69,7 @@ struct WorkerPipeTests {
   )
   func poolsUnderLoad() throws {
     let binary = try toolPath()
-    let endpoint = EndpointConfig(
-      name: "e", url: "http://127.0.0.1:1", endpoint: try S3Endpoint(url: "http://127.0.0.1:1"),
-      credentials: Credentials(accessKeyID: "k", secretAccessKey: "s"))
-    let side = WorkerSide(endpoint: endpoint, bucket: "b", prefix: "")
-    let config = WorkerConfig(
-      pairs: [WorkerPair(source: side, destination: side, compareTags: false)], numConnections: 2, maxAttempts: 1,
-      logLevel: .ERROR)
+    let config = try unreachableWorkerConfig(connections: 2)
     // The canary thread: holds descriptors it opened and checks they stay open until it closes them.
     let stop = Atomic<Bool>(false)
     let lost = Atomic<Int>(0)
@@ -123,13 +128,7 @@ struct WakeTests {
 
   @Test("Workers that keep dying: the pool fails and its failure hook runs, at once")
   func poolFailureHook() throws {
-    let endpoint = EndpointConfig(
-      name: "e", url: "http://127.0.0.1:1", endpoint: try S3Endpoint(url: "http://127.0.0.1:1"),
-      credentials: Credentials(accessKeyID: "k", secretAccessKey: "s"))
-    let side = WorkerSide(endpoint: endpoint, bucket: "b", prefix: "")
-    let config = WorkerConfig(
-      pairs: [WorkerPair(source: side, destination: side, compareTags: false)], numConnections: 1, maxAttempts: 1,
-      logLevel: .ERROR)
+    let config = try unreachableWorkerConfig(connections: 1)
     let failed = DispatchSemaphore(value: 0)
     // /bin/false takes its configuration and exits at once: every restart dies again
     let pool = try WorkerPool(

@@ -72,7 +72,7 @@ struct FuzzTests {
   func bodyLimit(announced: Bool) throws {
     // a real loopback server streaming a huge body through the real curl transport; send() with
     // MSG_NOSIGNAL, since curl hangs up early and a plain write() would raise SIGPIPE in the test process
-    let server = try LoopbackHTTPServer { fd in
+    let server = try LoopbackHTTPServer { fd, _ in
       let head =
         "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n"
         + (announced ? "Content-Length: 400000000\r\n" : "Connection: close\r\n") + "\r\n"
@@ -98,7 +98,7 @@ struct FuzzTests {
 struct HeaderParsingTests {
   @Test("Names are lower-cased; values lose only SP, HTAB and CR LF, not Unicode white space")
   func headerValues() throws {
-    let server = try LoopbackHTTPServer { fd in
+    let server = try LoopbackHTTPServer { fd, _ in
       let text =
         "HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nX-Amz-Meta-Nbsp: \t v\u{00A0}\r\nX-Amz-Meta-Inner:  a  b \r\n"
         + "X-Amz-Meta-Empty:\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -116,13 +116,14 @@ struct HeaderParsingTests {
   }
 }
 
-/// A one-connection-at-a-time HTTP server on 127.0.0.1 that hands each accepted socket to `handle`.
+/// A one-connection-at-a-time HTTP server on 127.0.0.1: reads each request's head (up to the empty
+/// line) and hands the socket and the head to `handle`, then closes the connection.
 final class LoopbackHTTPServer: @unchecked Sendable {
   let port: Int
   private let fd: Int32
 
-  init(handle: @escaping @Sendable (Int32) -> Void) throws {
-    (fd, port) = try listenOnLoopback(backlog: 4)
+  init(handle: @escaping @Sendable (Int32, String) -> Void) throws {
+    (fd, port) = try listenOnLoopback(backlog: 8)
     let listener = fd
     Thread {
       while true {
@@ -131,9 +132,14 @@ final class LoopbackHTTPServer: @unchecked Sendable {
           close(listener)
           return
         }
+        var head: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
-        _ = read(c, &buf, buf.count)
-        handle(c)
+        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
+          let n = read(c, &buf, buf.count)
+          if n <= 0 { break }
+          head += buf[0..<n]
+        }
+        handle(c, String(decoding: head, as: UTF8.self))
         close(c)
       }
     }.start()

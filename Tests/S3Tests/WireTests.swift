@@ -4,15 +4,18 @@ import Testing
 
 @testable import S3
 
-/// An HTTP server on 127.0.0.1 that serves one connection at a time, records each request's head
-/// (request line and headers, as received) and answers with the bytes `answer` gives for it, then
-/// closes the connection.
+/// A `LoopbackHTTPServer` that records each request's head (request line and headers, as received)
+/// and answers with the bytes `answer` gives for it.
 final class RecordingServer: @unchecked Sendable {
-  let port: Int
-  private let fd: Int32
-  private let lock = NSLock()
-  private var heads: [String] = []  // guarded by `lock`
-  var requests: [String] { lock.withLock { heads } }
+  // @unchecked: the heads are guarded by the recorder's lock.
+  private final class Recorder: @unchecked Sendable {
+    let lock = NSLock()
+    var heads: [String] = []
+  }
+  private let recorder: Recorder
+  private let server: LoopbackHTTPServer
+  var port: Int { server.port }
+  var requests: [String] { recorder.lock.withLock { recorder.heads } }
   /// The request lines received (`HEAD /b/a/./b HTTP/1.1`).
   var requestLines: [String] {
     // on the UTF-8 view: "\r\n" is one Character
@@ -20,29 +23,13 @@ final class RecordingServer: @unchecked Sendable {
   }
 
   init(answer: @escaping @Sendable (String) -> String) throws {
-    (fd, port) = try listenOnLoopback(backlog: 8)
-    let listener = fd
-    Thread { [self] in
-      while true {
-        let c = accept(listener, nil, nil)
-        if c < 0 {  // shut down by deinit: the thread that uses the descriptor closes it
-          close(listener)
-          return
-        }
-        var head: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
-          let n = read(c, &buf, buf.count)
-          if n <= 0 { break }
-          head += buf[0..<n]
-        }
-        let text = String(decoding: head, as: UTF8.self)
-        lock.withLock { heads.append(text) }
-        let out = answer(text)
-        _ = send(c, out, out.utf8.count, Int32(MSG_NOSIGNAL))
-        close(c)
-      }
-    }.start()
+    let recorder = Recorder()
+    self.recorder = recorder
+    server = try LoopbackHTTPServer { c, head in
+      recorder.lock.withLock { recorder.heads.append(head) }
+      let out = answer(head)
+      _ = send(c, out, out.utf8.count, Int32(MSG_NOSIGNAL))
+    }
   }
 
   /// The value of header `name` in request `i`.
@@ -53,10 +40,6 @@ final class RecordingServer: @unchecked Sendable {
     }
     return nil
   }
-
-  // Only wakes the accept thread, which closes the descriptor: closing it here raced with that thread's
-  // next accept(), which could then take connections meant for another test's server that reused the number.
-  deinit { shutdown(fd, Int32(SHUT_RDWR)) }
 }
 
 private let fixedEpoch = 1_369_353_600
