@@ -62,11 +62,11 @@ struct ResumeTests {
     [
       "--source_bucket_name", pair.source, "--source_endpoint_url", servers.seaweed,
       "--destination_bucket_name", pair.destination, "--destination_endpoint_url", servers.seaweed,
-      // A checkpoint every 20 objects: the kill points are progress lines at multiples of 40, and a
+      // A checkpoint every 10 objects: the kill points are progress lines at multiples of 40, and a
       // shallow one-stream run (sorted, then merged in one burst) got fast enough that with a checkpoint
       // every 40 objects most kills landed after it had ended (12 and 9 of 20 kills hit a running
-      // process, where 16-19 were usual).
-      "--output_file", report, "--summary", summary, "--num_objects_report", "20",
+      // process, where 16-19 were usual; every 20 objects gave 15-18).
+      "--output_file", report, "--summary", summary, "--num_objects_report", "10",
       "--shallow_check", deep ? "false" : "true", "--num_processes", "2", "--num_connections", "4",
     ]
   }

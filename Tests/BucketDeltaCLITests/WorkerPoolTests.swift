@@ -130,11 +130,16 @@ struct WakeTests {
   func poolFailureHook() throws {
     let config = try unreachableWorkerConfig(connections: 1)
     let failed = DispatchSemaphore(value: 0)
-    // /bin/false takes its configuration and exits at once: every restart dies again
+    // a worker that reads its configuration and exits: every restart dies again. (/bin/false was used
+    // at first: when it exited before the configuration was written, start() failed and nothing
+    // restarted, so the test depended on timing.)
+    let script = try temporaryDirectory().appendingPathComponent("dying-worker").path
+    try "#!/bin/sh\nread line\nexit 1\n".write(toFile: script, atomically: true, encoding: .utf8)
+    chmod(script, 0o755)
     let pool = try WorkerPool(
-      executable: "/bin/false", config: config, processes: 2, perWorkerInFlight: 2, maxRestarts: 3,
+      executable: script, config: config, processes: 2, perWorkerInFlight: 2, maxRestarts: 3,
       logger: Logger(label: "test"), onFailure: { failed.signal() }, onResult: { _ in })
-    try? pool.start()
+    try pool.start()
     #expect(failed.wait(timeout: .now() + 20) == .success)
     #expect(
       pool.failure?.description.contains("giving up") == true
