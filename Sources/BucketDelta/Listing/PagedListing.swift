@@ -101,59 +101,9 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
   }
 }
 
-/// What every ListObjectsV2 stream checks of its pages: keys under the prefix (which is removed), a
-/// continuation token never repeated, and no page listing the same keys as an earlier one (a server that
-/// serves the same page again under new tokens would otherwise list forever; one hash per page, 8 bytes,
-/// 40 KB at 5M keys).
-struct ListingPageGuard {
-  let target: ListingTarget
-  private var seenTokens = Set<String>()
-  private var seenPages = Set<Int>()
-  private(set) var pagesRead = 0
-
-  init(target: ListingTarget) { self.target = target }
-
-  /// The page's objects with keys relative to the prefix, or an error when the page breaks the protocol.
-  mutating func accept(_ page: ListObjectsV2Page) throws -> [ListedObject] {
-    pagesRead += 1
-    let objects = try Self.stripPrefix(page.objects, target: target)
-    if page.isTruncated, let t = page.nextContinuationToken, !seenTokens.insert(t).inserted {
-      throw violation("continuation token repeated after \(pagesRead) pages")
-    }
-    if !objects.isEmpty {
-      var h = Hasher()
-      for o in objects { h.combine(o.key) }
-      if !seenPages.insert(h.finalize()).inserted {
-        throw violation(
-          "page \(pagesRead) lists the same keys as an earlier page (the listing loops; first key '\(objects[0].key)')")
-      }
-    }
-    return objects
-  }
-
-  private func violation(_ message: String) -> S3Error {
-    S3Error(
-      kind: .protocolViolation(message), operation: "ListObjectsV2", endpoint: target.client.endpoint.description,
-      bucket: target.bucket)
-  }
-
-  /// Keys relative to the target's prefix; a key outside it is a protocol violation.
-  static func stripPrefix(_ objects: [ListedObject], target: ListingTarget) throws -> [ListedObject] {
-    guard !target.prefix.isEmpty else { return objects }
-    var objects = objects
-    for i in objects.indices { objects[i].key = try relative(objects[i].key, target: target, what: "key") }
-    return objects
-  }
-
-  /// `name` (a key or a common prefix) without the target's prefix; one outside it is a protocol violation.
-  static func relative(_ name: String, target: ListingTarget, what: String) throws -> String {
-    guard !target.prefix.isEmpty else { return name }
-    guard name.hasPrefixBytes(target.prefix) else {
-      throw S3Error(
-        kind: .protocolViolation("listing with prefix '\(target.prefix)' returned \(what) '\(name)'"),
-        operation: "ListObjectsV2", endpoint: target.client.endpoint.description, bucket: target.bucket)
-    }
-    return String(decoding: name.utf8.dropFirst(target.prefix.utf8.count), as: UTF8.self)
+extension ListingPageGuard {
+  init(target: ListingTarget) {
+    self.init(endpoint: target.client.endpoint.description, bucket: target.bucket, prefix: target.prefix)
   }
 }
 

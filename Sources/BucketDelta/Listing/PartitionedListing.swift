@@ -32,26 +32,35 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
   // @unchecked: all mutable state is guarded by `condition`, except `current`/`index`, which only the
   // reading thread touches.
   final class KeyRange {
+    /// Where the range's page requests are: none in flight, one in flight, or no more to send (listed to its
+    /// end or failed).
+    enum Requests { case idle, inFlight, finished }
+    /// Whether the range may be split: yes; a probe for split points is running; or the last probe found
+    /// none while the range had listed up to `at` (not tried again until it lists further).
+    enum Splitting: Equatable { case allowed, probing, failed(at: String?) }
+    /// The first key listed in the range (nil: the range is empty), once its first page is in.
+    enum FirstKey: Equatable { case unknown, known(String?) }
+    /// Set when this range starts a resumed listing: its first key must be `key` (nil: nothing), as the
+    /// checkpoint saw it.
+    struct ResumeCheck { let key: String? }
+
     let lower: String?
     var upper: String?
-    /// Set when this range starts a resumed listing: its first key must be this.
-    var expectedFirst: String??
-    var active = false
-    var finished = false
+    var resumeCheck: ResumeCheck?
+    var requests = Requests.idle
+    var splitting = Splitting.allowed
+    var firstKey = FirstKey.unknown
     var token: String?
     var pages: [[ListedObject]] = []
-    var firstSeenKnown = false
-    var firstSeen: String?
     var overshoot: String?
     /// Last in-range key listed.
     var cursor: String?
     /// First in-range key of the last page listed (with `cursor`, the span of one page).
     var pageFirst: String?
-    var failedSplitAt: String??
-    var splitting = false
     var error: Error?
     var pageGuard: ListingPageGuard
     var pagesRead: Int { pageGuard.pagesRead }
+    var finished: Bool { requests == .finished }
     init(lower: String?, upper: String?, target: ListingTarget) {
       self.lower = lower
       self.upper = upper
@@ -97,7 +106,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     self.progress = progress
     self.location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
     let first = KeyRange(lower: resumeFrom?.after ?? target.startAfter, upper: nil, target: target)
-    if let resumeFrom { first.expectedFirst = .some(resumeFrom.first) }
+    if let resumeFrom { first.resumeCheck = KeyRange.ResumeCheck(key: resumeFrom.first) }
     ranges = [first]
     for i in 0..<self.listers {
       let t = Thread { [self] in self.lister() }
@@ -135,18 +144,18 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
           if let e = r.error { throw e }
           if ranges.count > 1 {
             let n = ranges[1]
-            while !n.firstSeenKnown && n.error == nil && !closed { condition.wait() }
+            while n.firstKey == .unknown && n.error == nil && !closed { condition.wait() }
             if closed { return nil }
-            if !n.firstSeenKnown, let e = n.error { throw e }
-            guard n.firstSeen == r.overshoot, let boundary = n.lower else {
+            guard case .known(let firstSeen) = n.firstKey else { throw n.error! }
+            guard firstSeen == r.overshoot, let boundary = n.lower else {
               throw ListingOrderError(
-                kind: .rangeHandOff, side: side, previous: n.lower ?? "", key: n.firstSeen ?? "",
+                kind: .rangeHandOff, side: side, previous: n.lower ?? "", key: firstSeen ?? "",
                 location: location,
                 detail:
-                  "the range below it went on with \(describe(r.overshoot)), but listing after it starts with \(describe(n.firstSeen))"
+                  "the range below it went on with \(describe(r.overshoot)), but listing after it starts with \(describe(firstSeen))"
               )
             }
-            record(RangeHandOff(after: boundary, first: n.firstSeen))
+            record(RangeHandOff(after: boundary, first: firstSeen))
           }
           ranges.removeFirst()
           condition.broadcast()
@@ -211,15 +220,14 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     // A range may take a request while the pages held or requested by it and the ranges before it are
     // under the budget: the ranges the merge reads next come first, and far ranges that filled up
     // earlier cannot starve them; `listers` requests over the budget at most, in all.
-    // (A range is `active` while its one page request is in flight.)
-    func held(_ r: KeyRange) -> Int { r.pages.count + (r.active ? 1 : 0) }
+    func held(_ r: KeyRange) -> Int { r.pages.count + (r.requests == .inFlight ? 1 : 0) }
     guard ranges.reduce(0, { $0 + held($1) }) < pageBudget + listers else { return splitWork() }
     var heldBefore = 0
     for r in ranges {
       heldBefore += held(r)
       guard heldBefore < pageBudget else { break }
-      if !r.active && !r.finished {
-        r.active = true
+      if r.requests == .idle {
+        r.requests = .inFlight
         return .page(r)
       }
     }
@@ -231,10 +239,10 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     // that turned out large (or the only one, at the start), so that other listers can take its far part
     // (and the budget, which goes to the earliest ranges first, moves to where the merge reads).
     guard ranges.count < maxRanges else { return nil }
-    for r in ranges.prefix(listers + 2) where !r.finished && !r.splitting && r.expectedFirst == nil {
+    for r in ranges.prefix(listers + 2) where !r.finished && r.resumeCheck == nil {
       guard r.pagesRead >= splitAfterPages || ranges.count == 1 else { continue }
-      if let tried = r.failedSplitAt, tried == r.cursor { continue }
-      r.splitting = true
+      guard r.splitting != .probing, r.splitting != .failed(at: r.cursor) else { continue }
+      r.splitting = .probing
       return .split(r, after: r.cursor ?? r.lower ?? "", upper: r.upper, pageFirst: r.pageFirst)
     }
     return nil
@@ -242,8 +250,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
 
   private func fail(_ r: KeyRange, _ error: Error) {
     r.error = error
-    r.finished = true
-    r.active = false
+    r.requests = .finished
     condition.broadcast()
   }
 
@@ -265,19 +272,20 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
       // Only one lister works on a range at a time, under the lock here.
       let objects = try r.pageGuard.accept(page)
       let more = page.isTruncated
-      if !r.firstSeenKnown, !objects.isEmpty || !more {
-        r.firstSeenKnown = true
-        r.firstSeen = objects.first?.key
-        if let expected = r.expectedFirst {
-          guard expected == r.firstSeen else {
+      if r.firstKey == .unknown, !objects.isEmpty || !more {
+        let firstSeen = objects.first?.key
+        r.firstKey = .known(firstSeen)
+        if let check = r.resumeCheck {
+          let expected = check.key
+          guard expected == firstSeen else {
             throw ListingOrderError(
-              kind: .rangeHandOff, side: side, previous: r.lower ?? "", key: r.firstSeen ?? "", location: location,
+              kind: .rangeHandOff, side: side, previous: r.lower ?? "", key: firstSeen ?? "", location: location,
               detail:
-                "the checkpoint saw the listing after it start with \(describe(expected)), now it starts with \(describe(r.firstSeen))"
+                "the checkpoint saw the listing after it start with \(describe(expected)), now it starts with \(describe(firstSeen))"
             )
           }
-          r.expectedFirst = nil
-          if let lower = r.lower { record(RangeHandOff(after: lower, first: r.firstSeen)) }
+          r.resumeCheck = nil
+          if let lower = r.lower { record(RangeHandOff(after: lower, first: firstSeen)) }
         }
       }
       var inRange: [ListedObject] = []
@@ -307,18 +315,18 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
           p = o.key
         }
         r.overshoot = objects[at].key
-        r.finished = true
+        r.requests = .finished
       } else if !more {
         r.overshoot = nil
-        r.finished = true
+        r.requests = .finished
       } else {
         r.token = page.nextContinuationToken
+        r.requests = .idle
       }
       if let last = inRange.last {
         r.cursor = last.key
         r.pageFirst = inRange[0].key
       }
-      r.active = false
       if !inRange.isEmpty { r.pages.append(inRange) }
       progress?.listed(side, count: inRange.count, finished: r.finished && r.upper == nil)
       logger.debug(
@@ -343,7 +351,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     }
     condition.lock()
     defer { condition.unlock() }
-    r.splitting = false
+    r.splitting = .allowed
     // Points above what the range has listed by now, below its bound, rising.
     var valid: [String] = []
     if !r.finished, r.upper == upper {
@@ -354,7 +362,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
       }
     }
     guard !valid.isEmpty, let at = ranges.firstIndex(where: { $0 === r }) else {
-      r.failedSplitAt = .some(r.cursor)
+      r.splitting = .failed(at: r.cursor)
       condition.broadcast()
       return
     }
@@ -388,7 +396,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
         bucket: target.bucket, prefix: target.prefix + level, startAfter: target.prefix + after, maxKeys: 1000,
         delimiter: "/")
       let candidates = try page.commonPrefixes.compactMap { p -> String? in
-        let rel = try ListingPageGuard.relative(p, target: target, what: "common prefix")
+        let rel = try ListingPageGuard(target: target).relative(p, what: "common prefix")
         guard KeyOrder.compare(rel, after) > 0, upper.map({ KeyOrder.compare(rel, $0) < 0 }) ?? true else { return nil }
         return rel
       }
@@ -401,7 +409,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     for m in [ahead, KeyMidpoint.between(after, upper)].compactMap({ $0 }) {
       let probe = try target.client.listObjectsV2(
         bucket: target.bucket, prefix: target.prefix, startAfter: target.prefix + m, maxKeys: 1)
-      if let first = try ListingPageGuard.stripPrefix(probe.objects, target: target).first,
+      if let first = try ListingPageGuard(target: target).stripPrefix(probe.objects).first,
         KeyOrder.compare(first.key, m) > 0,
         upper.map({ KeyOrder.compare(first.key, $0) <= 0 }) ?? true
       {
