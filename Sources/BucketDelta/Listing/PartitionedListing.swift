@@ -37,9 +37,15 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     enum Requests { case idle, inFlight, finished }
     /// Whether the range may be split: yes; a probe for split points is running; or the last probe found
     /// none while the range had listed up to `at` (not tried again until it lists further).
-    enum Splitting: Equatable { case allowed, probing, failed(at: String?) }
+    enum Splitting: Equatable {
+      case allowed, probing
+      case failed(at: String?)
+    }
     /// The first key listed in the range (nil: the range is empty), once its first page is in.
-    enum FirstKey: Equatable { case unknown, known(String?) }
+    enum FirstKey: Equatable {
+      case unknown
+      case known(String?)
+    }
     /// Set when this range starts a resumed listing: its first key must be `key` (nil: nothing), as the
     /// checkpoint saw it.
     struct ResumeCheck { let key: String? }
