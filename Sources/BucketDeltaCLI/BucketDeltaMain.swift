@@ -39,6 +39,9 @@ public enum BucketDeltaMain {
   /// Ends a run: flushes stdio and leaves with `_exit`, skipping `atexit` handlers and static
   /// destructors, which would run while listing threads that outlived a failed pair are still busy.
   /// Everything that matters (reports, checkpoints, summaries) is already written and synced.
+  /// Why listing threads are not joined: a closed listing stops at its next page, but the request in flight
+  /// cannot be cancelled, and against a stalled server it lasts up to the request timeout (120 s) per
+  /// attempt; the fault tests' stalled connections would hold a failed run's exit that long.
   static func finish(_ status: Int32) -> Never {
     fflush(nil)
     _exit(status)
