@@ -176,6 +176,7 @@ public struct CompareCommand: ParsableCommand {
 // case needs no mirror enum here.
 extension ReportFormat: ExpressibleByArgument {}
 extension AddressingStyle: ExpressibleByArgument {}
+extension VerifyLevel: ExpressibleByArgument {}
 
 extension LogLevel: ExpressibleByArgument {
   public init?(argument: String) {

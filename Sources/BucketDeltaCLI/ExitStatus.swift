@@ -8,6 +8,9 @@ public enum ExitStatus: Int32, Sendable {
   case differences = 1
   /// Bad input or an error: the run is incomplete and proves nothing.
   case error = 2
+  /// The comparison finished and found nothing different, but not every object could be proven
+  /// identical at the level asked for (`unverified` keys in the report).
+  case unverified = 3
   /// Stopped by SIGINT after saving checkpoints (SIGTERM gives 143); `--resume` continues.
   case interrupted = 130
 
@@ -19,6 +22,7 @@ public enum ExitStatus: Int32, Sendable {
       switch status {
       case .identical, .empty: return identical.rawValue  // a failing empty pair makes the run .error
       case .different: return differences.rawValue
+      case .unverified: return unverified.rawValue
       case .error: return error.rawValue
       }
     }

@@ -34,6 +34,16 @@ struct RunOptions: ParsableArguments {
       "Accept a pair whose two listings are both empty (status empty, exit 0); without it such a pair fails with exit 2."
   )
   var allowEmpty = false
+  @Option(
+    name: .customLong("verify"),
+    help:
+      "How far content is proven: etag (sizes and ETags; default for shallow checks) or checksum (also HeadObject checksums of keys ETags cannot decide; default for deep checks)."
+  )
+  var verify: VerifyLevel?
+  @Flag(
+    name: .customLong("report_matches"),
+    help: "Also list identical keys in the report, each with how it was verified (for auditors).")
+  var reportMatches = false
 
   /// Applies the options to `m`; returns the problems with their values.
   func apply(to m: inout Manifest) -> [String] {
@@ -55,8 +65,10 @@ struct RunOptions: ParsableArguments {
     if insecureSkipTLSVerify {
       for k in m.endpoints.keys { m.endpoints[k]!.tls.verify = false }
     }
-    if allowEmpty {
-      for i in m.pairs.indices { m.pairs[i].allowEmpty = true }
+    for i in m.pairs.indices {
+      if allowEmpty { m.pairs[i].allowEmpty = true }
+      if let verify { m.pairs[i].verify = verify }
+      if reportMatches { m.pairs[i].reportMatches = true }
     }
     if let j = junit { m.output.junit = j }
     if let f = metricsFile { m.output.metricsFile = f }

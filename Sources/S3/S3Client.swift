@@ -146,7 +146,7 @@ public final class S3Client: Sendable {
   ///   cost unbounded memory).
   public func execute(
     operation: String, method: String, bucket: String, key: String?, query: [(String, String)],
-    maxResponseBytes: Int = 64 << 20
+    headers extraHeaders: [(String, String)] = [], maxResponseBytes: Int = 64 << 20
   ) throws(S3Error) -> (HTTPResponse, Int) {
     let path = endpoint.path(bucket: bucket, key: key)
     let host = endpoint.hostHeader(bucket: bucket)
@@ -156,7 +156,7 @@ public final class S3Client: Sendable {
     while true {
       attempt += 1
       let headers = signer.sign(
-        method: method, canonicalPath: path, query: query, headers: [("host", host)], date: clock())
+        method: method, canonicalPath: path, query: query, headers: [("host", host)] + extraHeaders, date: clock())
       stats.record(retry: attempt > 1)
       let ticket = options.governor?.acquire()
       let result = transport.send(
@@ -203,9 +203,40 @@ public final class S3Client: Sendable {
 }
 
 extension S3Client {
-  /// HeadObject: the object's headers (404 is an `S3Error` with code `NotFound`).
-  public func headObject(bucket: String, key: String) throws(S3Error) -> HTTPResponse {
-    try execute(operation: "HeadObject", method: "HEAD", bucket: bucket, key: key, query: []).0
+  /// HeadObject: the object's headers (404 is an `S3Error` with code `NotFound`). With `checksums`, asks
+  /// for the `x-amz-checksum-*` headers (`x-amz-checksum-mode: ENABLED`); an endpoint that refuses that
+  /// header (400 or 501 to a HEAD that works without it) is asked without it from then on.
+  public func headObject(bucket: String, key: String, checksums: Bool = false) throws(S3Error) -> HTTPResponse {
+    let ask = checksums && !ChecksumModeRefusals.shared.contains(endpoint.description)
+    do {
+      return try execute(
+        operation: "HeadObject", method: "HEAD", bucket: bucket, key: key, query: [],
+        headers: ask ? [("x-amz-checksum-mode", "ENABLED")] : []
+      ).0
+    } catch {
+      guard ask, case .service(let status, _, _, _) = error.kind, status == 400 || status == 501 else { throw error }
+      let plain = try execute(operation: "HeadObject", method: "HEAD", bucket: bucket, key: key, query: []).0
+      if ChecksumModeRefusals.shared.insert(endpoint.description) {
+        logger.warning(
+          "Endpoint \(endpoint) refuses x-amz-checksum-mode (HTTP \(status) to a HEAD that works without it): checksums are not asked for there, so objects only checksums could decide stay unverified"
+        )
+      }
+      return plain
+    }
+  }
+
+  /// The size of part 1 of a multipart object (`HEAD ?partNumber=1`): with the part count of its ETag,
+  /// its part layout (uploaders cut every part but the last to one size).
+  public func firstPartSize(bucket: String, key: String) throws(S3Error) -> Int64 {
+    let r = try execute(
+      operation: "HeadObject", method: "HEAD", bucket: bucket, key: key, query: [("partNumber", "1")]
+    ).0
+    guard let text = r.header("content-length"), let n = Int64(text), n >= 0 else {
+      throw S3Error(
+        kind: .protocolViolation("HeadObject ?partNumber=1 answer has no valid Content-Length"),
+        operation: "HeadObject", endpoint: endpoint.description, bucket: bucket, key: key)
+    }
+    return n
   }
 
   /// GetObjectTagging: the object's tags.
@@ -223,9 +254,10 @@ extension S3Client {
   }
 
   /// HeadObject, plus GetObjectTagging when `tags` is true; `headers` are the single-valued headers kept.
-  public func objectDetails(bucket: String, key: String, tags: Bool, headers: [String]) throws(S3Error) -> ObjectDetails
-  {
-    let head = try headObject(bucket: bucket, key: key)
+  public func objectDetails(
+    bucket: String, key: String, tags: Bool, headers: [String], checksums: Bool = false
+  ) throws(S3Error) -> ObjectDetails {
+    let head = try headObject(bucket: bucket, key: key, checksums: checksums)
     var details: ObjectDetails
     do {
       details = try ObjectDetails(head: head, keeping: headers)
@@ -237,4 +269,15 @@ extension S3Client {
     if tags { details.tags = try getObjectTagging(bucket: bucket, key: key) }
     return details
   }
+}
+
+/// Endpoints seen refusing `x-amz-checksum-mode`, once per process (every client of an endpoint learns it).
+final class ChecksumModeRefusals: @unchecked Sendable {
+  // @unchecked: `endpoints` is guarded by `lock`.
+  static let shared = ChecksumModeRefusals()
+  private let lock = NSLock()
+  private var endpoints = Set<String>()
+  func contains(_ e: String) -> Bool { lock.withLock { endpoints.contains(e) } }
+  /// True the first time `e` is added.
+  func insert(_ e: String) -> Bool { lock.withLock { endpoints.insert(e).inserted } }
 }

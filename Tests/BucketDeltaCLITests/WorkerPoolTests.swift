@@ -13,7 +13,8 @@ func unreachableWorkerConfig(connections: Int) throws -> WorkerConfig {
     credentials: Credentials(accessKeyID: "k", secretAccessKey: "s"))
   let side = WorkerSide(endpoint: endpoint, bucket: "b", prefix: "")
   return WorkerConfig(
-    pairs: [WorkerPair(source: side, destination: side, compareTags: false)], numConnections: connections,
+    pairs: [WorkerPair(source: side, destination: side, compareTags: false, verify: .checksum)],
+    numConnections: connections,
     maxAttempts: 1, logLevel: .ERROR)
 }
 

@@ -24,6 +24,8 @@ final class FakeListingTransport: HTTPTransport, @unchecked Sendable {
     let page = items[min(start, items.count)..<min(start + maxKeys, items.count)]
     var xml = "<ListBucketResult><EncodingType>url</EncodingType>"
     for (k, e, s) in page {
+      // A one-character ETag stands for an MD5 ETag of 32 such digits.
+      let e = e.count == 1 ? String(repeating: e, count: 32) : e
       xml +=
         "<Contents><Key>\(URIEncoding.encode(k, keepSlash: true))</Key><ETag>\"\(e)\"</ETag><Size>\(s)</Size></Contents>"
     }
@@ -62,21 +64,31 @@ struct PairComparisonTests {
   func ordered() throws {
     let (r, report) = try run(
       FakeListingTransport([
-        "src": [("a", "1", 1), ("b", "2", 2), ("c", "3", 3), ("d", "4", 4), ("e", "5", 5)],
-        "dst": [("b", "2", 2), ("c", "x", 3), ("d", "4", 9), ("f", "6", 6)],
+        "src": [
+          ("a", "1", 1), ("b", "2", 2), ("c", "3", 3), ("d", "4", 4), ("e", "5", 5),
+          ("m", "0123456789abcdef0123456789abcdef-6", 7),
+        ],
+        "dst": [
+          ("b", "2", 2), ("c", "f", 3), ("d", "4", 9), ("f", "6", 6), ("m", "fedcba9876543210fedcba9876543210-4", 7),
+        ],
       ]))
-    #expect(r.objectsProcessed == 6)
+    #expect(r.objectsProcessed == 7)
     #expect(r.onlyInSource == 2)
     #expect(r.onlyInDestination == 1)
     #expect(r.different == 2)
+    #expect(r.unverified == 1)
+    #expect(r.identical == 1)
+    #expect(r.verifiedBy == ["listing": 3, "etag": 2, "size": 1])
     #expect(r.sortedSides.isEmpty)
+    let e = { (c: String) in String(repeating: c, count: 32) }
     #expect(
       report == """
-        Only in source bucket src, Differences: ['Key: a', 'ETag: 1', 'Size: 1 bytes']
+        Only in source bucket src, Differences: ['Key: a', 'ETag: \(e("1"))', 'Size: 1 bytes']
         Difference in Key: c, Differences: ['ETag differs']
         Difference in Key: d, Differences: ['Size differs']
-        Only in source bucket src, Differences: ['Key: e', 'ETag: 5', 'Size: 5 bytes']
-        Only in destination bucket dst, Differences: ['Key: f', 'ETag: 6', 'Size: 6 bytes']
+        Only in source bucket src, Differences: ['Key: e', 'ETag: \(e("5"))', 'Size: 5 bytes']
+        Only in destination bucket dst, Differences: ['Key: f', 'ETag: \(e("6"))', 'Size: 6 bytes']
+        Unverified Key: m, Reasons: ['multipart ETags with different part counts (6 vs 4)']
 
         """)
   }
@@ -94,7 +106,10 @@ struct PairComparisonTests {
       ]))
     #expect(r.sortedSides == [.source])
     #expect(r.objectsProcessed == 6)
-    #expect(report == "Only in source bucket src, Differences: ['Key: a/c', 'ETag: 1', 'Size: 1 bytes']\n")
+    #expect(
+      report
+        == "Only in source bucket src, Differences: ['Key: a/c', 'ETag: \(String(repeating: "1", count: 32))', 'Size: 1 bytes']\n"
+    )
   }
 
   @Test("Both sides out of order, more objects than one sorted run")
@@ -110,7 +125,10 @@ struct PairComparisonTests {
     let (r, report) = try run(FakeListingTransport(["src": src, "dst": dst]), sortRunSize: 3)
     #expect(Set(r.sortedSides) == [.source, .destination])
     #expect(r.objectsProcessed == 40)
-    #expect(report == "Only in source bucket src, Differences: ['Key: k7-x', 'ETag: e', 'Size: 1 bytes']\n")
+    #expect(
+      report
+        == "Only in source bucket src, Differences: ['Key: k7-x', 'ETag: \(String(repeating: "e", count: 32))', 'Size: 1 bytes']\n"
+    )
   }
 
   @Test("A source prefix is removed before comparing")

@@ -11,19 +11,29 @@ struct WorkerMessageTests {
     return (line, try WorkResult.parse(line: line, decoder: JSONDecoder()))
   }
 
-  @Test("An identical key travels as a compact line, with its request counts")
+  @Test("An identical key travels as a compact line, with its request counts and how it was verified")
   func compact() throws {
     var counts = RequestCounts()
     counts.requests = 7
     counts.retries = 3
     counts.throttled = 1
-    let r = WorkResult(pair: 2, seq: 123_456_789, fields: [], source: nil, destination: nil, error: nil, counts: counts)
+    let r = WorkResult(
+      pair: 2, seq: 123_456_789, fields: [], source: nil, destination: nil, error: nil, counts: counts,
+      verifiedBy: "checksum:CRC32-composite")
     let (line, back) = try roundTrip(r)
-    #expect(String(decoding: line, as: UTF8.self) == "=2 123456789 7 3 1")
+    #expect(String(decoding: line, as: UTF8.self) == "=2 123456789 7 3 1 checksum:CRC32-composite")
     #expect(back.pair == 2 && back.seq == 123_456_789 && back.counts == counts)
+    #expect(back.verifiedBy == "checksum:CRC32-composite" && back.reason == nil)
     #expect(back.fields.isEmpty && back.error == nil && back.source == nil && back.destination == nil)
+    // Without counts or a method, or when unverified, the line is JSON, and nothing is lost.
     let bare = try roundTrip(WorkResult(pair: 0, seq: 5, fields: [], source: nil, destination: nil, error: nil))
-    #expect(bare.back.seq == 5 && bare.back.counts == nil)
+    #expect(bare.line.first == UInt8(ascii: "{") && bare.back.seq == 5 && bare.back.counts == nil)
+    let unverified = try roundTrip(
+      WorkResult(
+        pair: 0, seq: 6, fields: [], source: nil, destination: nil, error: nil, counts: counts,
+        reason: "multipart ETags with different part counts (6 vs 4)"))
+    #expect(unverified.line.first == UInt8(ascii: "{"))
+    #expect(unverified.back.reason == "multipart ETags with different part counts (6 vs 4)")
   }
 
   @Test("Differences, details and errors travel as JSON, whole")
@@ -50,8 +60,8 @@ struct WorkerMessageTests {
   @Test(
     "A malformed compact line is refused, not read as zeros",
     arguments: [
-      "=", "=1", "=1 2 3", "=1 2 3 4", "=1 2 3 4 5 6", "=a 2", "=1  2", "=-1 2", "=1 2 ", "= 1 2",
-      "=1 9999999999999999999",
+      "=", "=1", "=1 2", "=1 2 3", "=1 2 3 4", "=1 2 3 4 5", "=1 2 3 4 5 6", "=1 2 3 4 5 etag x", "=a 2 3 4 5 etag",
+      "=1  2 3 4 5 etag", "=-1 2 3 4 5 etag", "=1 2 3 4 5 ", "= 1 2 3 4 5 etag", "=1 9999999999999999999 3 4 5 etag",
     ])
   func malformed(line: String) {
     #expect(throws: (any Error).self) { try WorkResult.parse(line: Array(line.utf8), decoder: JSONDecoder()) }

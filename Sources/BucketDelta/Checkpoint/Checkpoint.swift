@@ -18,6 +18,10 @@ public struct Checkpoint: Codable, Sendable, Equatable {
   public var onlyInDestination: Int
   public var different: Int
   public var errors: Int
+  public var identical: Int? = nil
+  public var unverified: Int? = nil
+  /// Keys decided per method, as in the summary's `verified_by`.
+  public var verifiedBy: [String: Int]? = nil
   /// Sides found out of byte order: they are listed whole and sorted again on resume.
   public var sortedSides: [String]
   /// Sides whose key ranges did not join up: listed as one stream again on resume.
@@ -37,7 +41,8 @@ public struct Checkpoint: Codable, Sendable, Equatable {
     case objectsProcessed = "objects_processed"
     case onlyInSource = "only_in_source"
     case onlyInDestination = "only_in_destination"
-    case different, errors
+    case different, errors, identical, unverified
+    case verifiedBy = "verified_by"
     case sortedSides = "sorted_sides"
     case singleStreamSides = "single_stream_sides"
     case rangeHandOffs = "range_hand_offs"

@@ -7,7 +7,9 @@ import S3
 public struct DeepField: Sendable {
   /// Where a field's value comes from.
   public enum Source: Sendable, Equatable {
-    case etag, size, metadata, tags
+    /// Decided by the verification ladder (`ContentCheck`), not compared field by field.
+    case content
+    case metadata, tags
     /// A single-valued HeadObject header (lower case).
     case header(String)
   }
@@ -37,8 +39,9 @@ public struct DeepField: Sendable {
   public let label: String
 
   public static let all: [DeepField] = [
-    .init(field: .etag, source: .etag, comparison: .exact, label: "ETag differs"),
-    .init(field: .size, source: .size, comparison: .exact, label: "Size differs"),
+    .init(field: .etag, source: .content, comparison: .exact, label: "ETag differs"),
+    .init(field: .size, source: .content, comparison: .exact, label: "Size differs"),
+    .init(field: .checksum, source: .content, comparison: .exact, label: "Checksum differs"),
     .init(field: .metadata, source: .metadata, comparison: .exact, label: "Metadata differs"),
     .init(field: .tags, source: .tags, comparison: .exact, label: "Tags differ"),
     .init(field: .contentType, source: .header("content-type"), comparison: .exact, label: "ContentType differs"),

@@ -2,7 +2,7 @@ import S3
 
 /// A field that can differ between the two copies of an object.
 public enum DifferenceField: String, Sendable, CaseIterable, Codable {
-  case etag, size, metadata, tags
+  case etag, size, checksum, metadata, tags
   case contentType = "content_type"
   case contentEncoding = "content_encoding"
   case contentLanguage = "content_language"
@@ -17,11 +17,16 @@ public enum DifferenceField: String, Sendable, CaseIterable, Codable {
   public var textLabel: String { DeepField.row(self).label }
 }
 
-/// What one key's comparison found.
-public enum DifferenceStatus: String, Sendable {
+/// What one key's comparison found: exactly one of these per key.
+public enum DifferenceStatus: String, Sendable, Codable {
+  /// Proven the same at the level asked for (reported only with `report_matches`).
+  case identical
   case onlyInSource = "only_in_source"
   case onlyInDestination = "only_in_destination"
+  /// Proven different.
   case different
+  /// Sizes equal, but nothing available at the requested level decides (`reason` says why).
+  case unverified
   /// The key could not be checked (e.g. HeadObject failed after the retries): never "identical".
   case error
 }
@@ -38,13 +43,18 @@ public struct Difference: Sendable {
   public var destinationDetails: ObjectDetails?
   /// Why the key could not be checked (status `.error`).
   public var error: String?
+  /// How the verdict was reached (`listing`, `size`, `etag`, `checksum:CRC32`, ...); nil for
+  /// `unverified` and `error`.
+  public var verifiedBy: String?
+  /// Why the content could not be decided (status `.unverified`).
+  public var reason: String?
   /// With `.error`: the cause on each side that failed (for counting, never reported per key).
   public var failures: [KeyFailure] = []
 
   public init(
     key: String, status: DifferenceStatus, fields: [DifferenceField], source: ListedObject?,
     destination: ListedObject?, sourceDetails: ObjectDetails? = nil, destinationDetails: ObjectDetails? = nil,
-    error: String? = nil
+    error: String? = nil, verifiedBy: String? = nil, reason: String? = nil
   ) {
     self.key = key
     self.status = status
@@ -54,45 +64,71 @@ public struct Difference: Sendable {
     self.sourceDetails = sourceDetails
     self.destinationDetails = destinationDetails
     self.error = error
+    self.verifiedBy = verifiedBy
+    self.reason = reason
+  }
+
+  /// The record of a key found in both buckets: `fields` are the deep check's differences beyond content
+  /// (metadata, tags, headers), `content` the ladder's verdict.
+  public static func inBoth(
+    _ s: ListedObject, _ d: ListedObject, fields: [DifferenceField], content: ContentVerdict,
+    sourceDetails: ObjectDetails? = nil, destinationDetails: ObjectDetails? = nil
+  ) -> Difference {
+    var all = fields
+    let status: DifferenceStatus
+    var by: String? = nil
+    var reason: String? = nil
+    switch content {
+    case .identical(let how):
+      by = how
+      status = fields.isEmpty ? .identical : .different
+    case .different(let how, let contentFields):
+      by = how
+      all = contentFields + fields
+      status = .different
+    case .unverified(let why):
+      reason = why
+      status = fields.isEmpty ? .unverified : .different
+    }
+    // In report order (the table's), as the replaced tool listed them.
+    all = DeepField.all.map(\.field).filter(all.contains)
+    return Difference(
+      key: s.key, status: status, fields: all, source: s, destination: d, sourceDetails: sourceDetails,
+      destinationDetails: destinationDetails, verifiedBy: by, reason: reason)
   }
 }
 
 /// The shallow check: what the listings alone can tell.
 public enum ShallowCheck {
-  /// The fields that differ between two listed copies of one key (ETags compared without quotes).
-  public static func compare(_ s: ListedObject, _ d: ListedObject) -> [DifferenceField] {
-    var out: [DifferenceField] = []
-    if s.etag != d.etag { out.append(.etag) }
-    if s.size != d.size { out.append(.size) }
-    return out
-  }
-
-  /// The difference a merge event amounts to, or nil when the key is identical on both sides.
-  public static func evaluate(_ event: MergeEvent) -> Difference? {
+  /// The record of a merge event from the listings alone (sizes and ETags; `unverified` ones may be
+  /// escalated to HEADs).
+  public static func evaluate(_ event: MergeEvent) -> Difference {
     switch event {
     case .onlyInSource(let o):
-      return Difference(key: o.key, status: .onlyInSource, fields: [], source: o, destination: nil)
+      return Difference(
+        key: o.key, status: .onlyInSource, fields: [], source: o, destination: nil, verifiedBy: "listing")
     case .onlyInDestination(let o):
-      return Difference(key: o.key, status: .onlyInDestination, fields: [], source: nil, destination: o)
+      return Difference(
+        key: o.key, status: .onlyInDestination, fields: [], source: nil, destination: o, verifiedBy: "listing")
     case .inBoth(let s, let d):
-      let fields = compare(s, d)
-      return fields.isEmpty
-        ? nil : Difference(key: s.key, status: .different, fields: fields, source: s, destination: d)
+      let content = ContentCheck.decide(
+        .init(size: s.size, etag: s.etag), .init(size: d.size, etag: d.etag), level: .etag)
+      return .inBoth(s, d, fields: [], content: content)
     }
   }
 }
 
 /// The deep check: HeadObject (and GetObjectTagging) on both sides.
 public enum DeepCheck {
-  /// The fields that differ between two copies, in `DeepField.all` order. Metadata names are compared
-  /// case-insensitively, values exactly; tags as sets; the header fields as their rows say.
+  /// The fields beyond content that differ between two copies, in `DeepField.all` order. Metadata names
+  /// are compared case-insensitively, values exactly; tags as sets; the header fields as their rows say.
+  /// (Size, ETag and checksums are the verification ladder's: `ContentCheck`.)
   public static func compare(_ s: ObjectDetails, _ d: ObjectDetails, compareTags: Bool) -> [DifferenceField] {
     var out: [DifferenceField] = []
     for row in DeepField.all {
       let same: Bool
       switch row.source {
-      case .etag: same = s.etag == d.etag
-      case .size: same = s.size == d.size
+      case .content: continue
       case .metadata: same = lowerKeys(s.metadata) == lowerKeys(d.metadata)
       case .tags: same = !compareTags || (s.tags ?? [:]) == (d.tags ?? [:])
       case .header(let h): same = row.comparison.equal(s.headers[h], d.headers[h])

@@ -81,6 +81,12 @@ public struct PairConfig: Sendable {
   /// Two empty listings are an accepted outcome (`allow_empty`), not an error: without it a typo in a
   /// prefix or the wrong bucket pair would "pass" having compared nothing.
   public var allowEmpty = false
+  /// How far content is proven (`verify`); nil: the check depth's default (`VerifyLevel.default`).
+  public var verify: VerifyLevel?
+  /// List identical keys in the report too, with how each was verified (`report_matches`).
+  public var reportMatches = false
+  /// The verification level this pair runs at.
+  public var level: VerifyLevel { verify ?? .default(deep: check == .deep) }
 
   public init(
     name: String, source: PairSide, destination: PairSide, check: CheckDepth, compareObjectTags: Bool,

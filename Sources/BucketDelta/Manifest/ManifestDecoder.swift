@@ -88,8 +88,14 @@ public struct ManifestDecoder {
     var check = CheckDepth.shallow
     var tags = true
     var allowEmpty = false
+    var verify: VerifyLevel? = nil
+    var reportMatches = false
     if let defs = top["defaults"] {
-      let f = fields(defs, "defaults", allowed: ["check", "compare_object_tags", "allow_empty", "tuning"])
+      let f = fields(
+        defs, "defaults",
+        allowed: ["check", "compare_object_tags", "allow_empty", "verify", "report_matches", "tuning"])
+      if let c = f["verify"], let v = enumValue(c, "defaults.verify", VerifyLevel.self) { verify = v }
+      if let r = f["report_matches"], let v = bool(r, "defaults.report_matches") { reportMatches = v }
       if let c = f["check"], let v = enumValue(c, "defaults.check", CheckDepth.self) { check = v }
       if let a = f["allow_empty"], let v = bool(a, "defaults.allow_empty") { allowEmpty = v }
       if let t = f["compare_object_tags"], let v = bool(t, "defaults.compare_object_tags") { tags = v }
@@ -119,7 +125,11 @@ public struct ManifestDecoder {
         for (i, item) in items.enumerated() {
           let path = "pairs[\(i)]"
           let f = fields(
-            item, path, allowed: ["name", "source", "destination", "check", "compare_object_tags", "allow_empty"])
+            item, path,
+            allowed: [
+              "name", "source", "destination", "check", "compare_object_tags", "allow_empty", "verify",
+              "report_matches",
+            ])
           guard case .mapping = item else { continue }
           var name = "pair-\(i + 1)"
           if let n = f["name"], let v = nonEmpty(n, "\(path).name") {
@@ -143,9 +153,15 @@ public struct ManifestDecoder {
           if let t = f["compare_object_tags"], let v = bool(t, "\(path).compare_object_tags") { pt = v }
           var pe = allowEmpty
           if let a = f["allow_empty"], let v = bool(a, "\(path).allow_empty") { pe = v }
+          var pv = verify
+          if let c = f["verify"], let v = enumValue(c, "\(path).verify", VerifyLevel.self) { pv = v }
+          var pm = reportMatches
+          if let r = f["report_matches"], let v = bool(r, "\(path).report_matches") { pm = v }
           if let src, let dst {
             var pair = PairConfig(name: name, source: src, destination: dst, check: pc, compareObjectTags: pt)
             pair.allowEmpty = pe
+            pair.verify = pv
+            pair.reportMatches = pm
             pairs.append(pair)
           }
         }

@@ -2,7 +2,8 @@ import Foundation
 
 /// JUnit XML for CI systems (GitHub Actions test reporters, GitLab, Jenkins): one `testsuite`, one
 /// `testcase` per pair; a differing pair is a `failure` whose text holds the first lines of its
-/// report, a pair that could not be completed is an `error`.
+/// report (so is an unverified one, of type `unverified`: the run exits 3), a pair that could not be
+/// completed is an `error`.
 public enum JUnitReport {
   /// How many report lines go into a failure.
   public static let firstLines = 20
@@ -10,7 +11,7 @@ public enum JUnitReport {
   public static func xml(
     _ summary: RunSummary, readReport: (String) -> [String] = { firstLinesOf($0, JUnitReport.firstLines) }
   ) -> String {
-    let failures = summary.pairs.filter { $0.status == .different }.count
+    let failures = summary.pairs.filter { $0.status == .different || $0.status == .unverified }.count
     let errors = summary.pairs.filter(\.failed).count
     let time = summary.pairs.reduce(0) { $0 + $1.duration_seconds }
     var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -24,12 +25,14 @@ public enum JUnitReport {
       let counts =
         "\(p.objects_compared) objects compared: \(p.only_in_source) only in source, \(p.only_in_destination) only in destination, \(p.different) different, \(p.errors) errors"
       switch p.status {
-      case .different:
+      case .different, .unverified:
         let lines = readReport(p.report)
+        let message = p.status == .different ? counts : "\(counts), \(p.unverified) unverified (verify: \(p.verify))"
         let text =
-          "\(p.source) -> \(p.destination)\n\(counts)\nReport: \(p.report)\nFirst differences:\n"
+          "\(p.source) -> \(p.destination)\n\(message)\nReport: \(p.report)\nFirst differences:\n"
           + lines.joined(separator: "\n")
-        out += "      <failure type=\"different\" message=\"\(escape(counts))\">\(escape(text))</failure>\n"
+        out +=
+          "      <failure type=\"\(p.status.rawValue)\" message=\"\(escape(message))\">\(escape(text))</failure>\n"
       case .error,
         .empty where p.failed:
         let message = p.error ?? "the comparison did not complete"
@@ -110,6 +113,13 @@ public enum PrometheusMetrics {
     }
     gauge("bucket_delta_differences", "Objects with differences in the last run, by kind.", diffs)
     gauge(
+      "bucket_delta_unverified",
+      "Objects of equal size whose content the pair's verify level could not prove identical, in the last run.",
+      pairs.map { (l($0), "\($0.unverified)") })
+    gauge(
+      "bucket_delta_bytes_read", "Bytes read from the buckets to compare content in the last run.",
+      pairs.map { (l($0), "\($0.bytes_read)") })
+    gauge(
       "bucket_delta_duration_seconds", "Duration of the pair's last run.",
       pairs.map { (l($0), "\($0.duration_seconds)") })
     gauge(
@@ -133,8 +143,9 @@ public enum PrometheusMetrics {
     }
     gauge(
       "bucket_delta_last_success_timestamp_seconds",
-      "Unix time the pair last completed (identical, different or allowed empty; not error).", success)
-    out += "# HELP bucket_delta_exit_code Exit status of the last run (0 identical, 1 differences, 2 error).\n"
+      "Unix time the pair last completed (identical, different, unverified or allowed empty; not error).", success)
+    out +=
+      "# HELP bucket_delta_exit_code Exit status of the last run (0 identical, 1 differences, 2 error, 3 unverified).\n"
     out += "# TYPE bucket_delta_exit_code gauge\nbucket_delta_exit_code \(summary.exit_code)\n"
     return out
   }

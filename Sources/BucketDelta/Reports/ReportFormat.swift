@@ -31,6 +31,11 @@ public enum ReportFormat: String, Sendable, CaseIterable {
 /// Only in destination bucket DST, Differences: ['Key: file2.txt', 'ETag: def456', 'Size: 2048 bytes']
 /// Difference in Key: file3.txt, Differences: ['ETag differs', 'Size differs']
 /// ```
+/// and, beyond the replaced tool's shapes:
+/// ```
+/// Unverified Key: file4.bin, Reasons: ['multipart ETags with different part counts (6 vs 4)']
+/// Identical Key: file5.bin, Verified by: checksum:CRC32   (only with report_matches)
+/// ```
 public enum TextReport {
   public static func line(for d: Difference, sourceBucket: String, destinationBucket: String) -> String {
     switch d.status {
@@ -43,6 +48,10 @@ public enum TextReport {
     case .error:
       return
         "Difference in Key: \(lineSafe(d.key)), Differences: \(PythonRepr.list(["Deep check error: \(d.error ?? "unknown")"]))"
+    case .unverified:
+      return "Unverified Key: \(lineSafe(d.key)), Reasons: \(PythonRepr.list([d.reason ?? "unknown"]))"
+    case .identical:
+      return "Identical Key: \(lineSafe(d.key)), Verified by: \(d.verifiedBy ?? "unknown")"
     }
   }
 
@@ -59,7 +68,8 @@ public enum TextReport {
 }
 
 /// JSON Lines records:
-/// `{"key":…,"status":…,"differences":[…],"source":{…}|null,"destination":{…}|null}`.
+/// `{"key":…,"status":…,"differences":[…],"source":{…}|null,"destination":{…}|null,"verified_by":…|null}`,
+/// plus `reason` for unverified keys and `error` for keys that could not be checked.
 public enum JSONLReport {
   public static func line(for d: Difference) -> String {
     var out = "{\"key\":" + JSON.string(d.key)
@@ -67,6 +77,8 @@ public enum JSONLReport {
     out += ",\"differences\":[" + d.fields.map { JSON.string($0.rawValue) }.joined(separator: ",") + "]"
     out += ",\"source\":" + object(d.source, d.sourceDetails)
     out += ",\"destination\":" + object(d.destination, d.destinationDetails)
+    out += ",\"verified_by\":" + (d.verifiedBy.map(JSON.string) ?? "null")
+    if let reason = d.reason { out += ",\"reason\":" + JSON.string(reason) }
     if let error = d.error { out += ",\"error\":" + JSON.string(error) }
     return out + "}"
   }

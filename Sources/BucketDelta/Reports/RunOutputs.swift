@@ -59,6 +59,11 @@ enum RunLog {
       logger.info(
         "Only in source: \(result.onlyInSource), only in destination: \(result.onlyInDestination), different: \(result.different); report: \(reportPath)"
       )
+      if result.unverified > 0 {
+        logger.warning(
+          "Unverified: \(result.unverified) objects of equal size could not be proven identical at verify: \(summary.verify) (see the report for why; a higher verify level may decide them)"
+        )
+      }
     }
   }
 
@@ -66,7 +71,7 @@ enum RunLog {
     logger.info("------Summary------")
     for p in summary.pairs {
       logger.info(
-        "\(p.name): \(p.status), \(p.objects_compared) objects, \(p.only_in_source) only in source, \(p.only_in_destination) only in destination, \(p.different) different, \(p.errors) errors\(p.error.map { ": \($0)" } ?? "")"
+        "\(p.name): \(p.status), \(p.objects_compared) objects, \(p.only_in_source) only in source, \(p.only_in_destination) only in destination, \(p.different) different, \(p.unverified > 0 ? "\(p.unverified) unverified, " : "")\(p.errors) errors\(p.error.map { ": \($0)" } ?? "")"
       )
     }
     logger.info("Overall: \(summary.status) (exit \(summary.exit_code))\(summaryPath.map { "; summary: \($0)" } ?? "")")

@@ -4,6 +4,8 @@ import S3
 /// How a pair (or a whole run) ended: the one list the summary, JUnit and metrics read.
 public enum PairStatus: String, Codable, Sendable, CaseIterable {
   case identical, different
+  /// Complete and nothing different, but some keys could not be proven identical at the level asked for.
+  case unverified
   /// Both listings were empty: nothing was compared. A failure unless the pair allows it
   /// (`allow_empty`); then `PairSummary.error` is nil.
   case empty
@@ -29,6 +31,16 @@ public struct PairSummary: Codable, Sendable {
   public var only_in_source: Int
   public var only_in_destination: Int
   public var different: Int
+  /// Keys proven identical.
+  public var identical: Int = 0
+  /// Keys of equal size whose content nothing at the pair's `verify` level could decide.
+  public var unverified: Int = 0
+  /// The pair's verification level.
+  public var verify: String = VerifyLevel.etag.rawValue
+  /// Keys decided per method (`listing`, `size`, `etag`, `checksum:CRC32`, ...).
+  public var verified_by: [String: Int] = [:]
+  /// Bytes read from the buckets to compare content.
+  public var bytes_read: Int64 = 0
   public var errors: Int
   public var duration_seconds: Double
   public var objects_per_second: Double
@@ -58,8 +70,8 @@ public struct RunSummary: Codable, Sendable {
   public var tool_version: String
   public var started_at: String
   public var finished_at: String
-  /// `error` if a pair failed, else `different` if one differs, `empty` if every pair was (allowed to be)
-  /// empty, else `identical`.
+  /// `error` if a pair failed, else `different` if one differs, else `unverified` if one is, `empty` if
+  /// every pair was (allowed to be) empty, else `identical`.
   public var status: PairStatus
   public var exit_code: Int32
   public var pairs: [PairSummary]

@@ -45,6 +45,9 @@ public struct ManifestRunner: Sendable {
         pair.check.rawValue, pair.check == .deep ? String(pair.compareObjectTags) : "-",
         manifest.output.format.rawValue,
       ]
+      // Added only when not the seed's: checkpoints of runs at the defaults stay valid.
+      + (pair.level != .default(deep: pair.check == .deep) ? ["verify=\(pair.level.rawValue)"] : [])
+      + (pair.reportMatches ? ["report_matches"] : [])
     return CheckpointStore(
       directory: stateDirectory, pair: pair.name, reportPath: reportPath(pair),
       fingerprint: CheckpointStore.fingerprint(parts))
@@ -62,7 +65,9 @@ public struct ManifestRunner: Sendable {
     let tuning = manifest.tuning
     let transport = CurlTransport(maxConnectionsPerHost: tuning.numConnections)
     defer { transport.shutdown() }
-    let hasDeep = manifest.pairs.contains(where: { $0.check == .deep })
+    // Deep pairs send every key to the workers; shallow ones verifying beyond ETags send the keys the
+    // listings cannot decide.
+    let hasDeep = manifest.pairs.contains(where: { $0.check == .deep || $0.level > .etag })
     // With deep pairs, the coordinator and each worker take an equal share of every rate cap.
     let rateShare = hasDeep ? 1 / Double(tuning.numProcesses + 1) : 1
     let used = Set(manifest.pairs.flatMap { [$0.source.endpoint, $0.destination.endpoint] })
@@ -136,7 +141,9 @@ public struct ManifestRunner: Sendable {
       pairs.contains(where: \.failed) || pairs.count < manifest.pairs.count
       ? .error
       : pairs.contains { $0.status == .different }
-        ? .different : !pairs.isEmpty && pairs.allSatisfy { $0.status == .empty } ? .empty : .identical
+        ? .different
+        : pairs.contains { $0.status == .unverified }
+          ? .unverified : !pairs.isEmpty && pairs.allSatisfy { $0.status == .empty } ? .empty : .identical
     let signal = interruptSignal
     func outcome(_ status: PairStatus) -> RunOutcome { signal != 0 ? .interrupted(signal: signal) : .finished(status) }
     var summary = RunSummary(
@@ -159,7 +166,9 @@ public struct ManifestRunner: Sendable {
     func side(_ s: PairSide) -> WorkerSide {
       WorkerSide(endpoint: manifest.endpoints[s.endpoint]!, bucket: s.bucket, prefix: s.prefix)
     }
-    return WorkerPair(source: side(p.source), destination: side(p.destination), compareTags: p.compareObjectTags)
+    return WorkerPair(
+      source: side(p.source), destination: side(p.destination), compareTags: p.compareObjectTags,
+      deep: p.check == .deep, verify: p.level)
   }
 
   private func runPair(
@@ -197,7 +206,7 @@ public struct ManifestRunner: Sendable {
     progress?.add(pairProgress)
     defer { progress?.remove(pairProgress) }
     do {
-      if pair.check == .deep, pool == nil { throw WorkerError(poolError ?? "no worker pool") }
+      if pair.check == .deep || pair.level > .etag, pool == nil { throw WorkerError(poolError ?? "no worker pool") }
       guard let srcEP = manifest.endpoints[pair.source.endpoint],
         let dstEP = manifest.endpoints[pair.destination.endpoint]
       else {
@@ -210,6 +219,8 @@ public struct ManifestRunner: Sendable {
       options.reportFormat = manifest.output.format
       options.numObjectsReport = manifest.tuning.numObjectsReport
       options.deep = pair.check == .deep
+      options.verify = pair.level
+      options.reportMatches = pair.reportMatches
       options.maxQueueSize = manifest.tuning.maxQueueSize
       options.rangeListers = manifest.tuning.rangeListers
       options.checkpoint = store
@@ -226,7 +237,10 @@ public struct ManifestRunner: Sendable {
           pageSize: manifest.tuning.listPageSize),
         reportPath: path, options: options, logger: logger, startTime: started)
       result = try comparison.run(pool: pool, pairIndex: index, router: router)
-      summary.status = result.errors > 0 ? .error : result.objectsWithDifferences > 0 ? .different : .identical
+      summary.status =
+        result.errors > 0
+        ? .error
+        : result.objectsWithDifferences > 0 ? .different : result.unverified > 0 ? .unverified : .identical
       if result.errors > 0 { summary.error = "\(result.errors) keys could not be checked (see the report)" }
       if result.objectsProcessed == 0 {
         summary.status = .empty
@@ -249,6 +263,11 @@ public struct ManifestRunner: Sendable {
     summary.only_in_source = result.onlyInSource
     summary.only_in_destination = result.onlyInDestination
     summary.different = result.different
+    summary.identical = result.identical
+    summary.unverified = result.unverified
+    summary.verify = pair.level.rawValue
+    summary.verified_by = result.verifiedBy
+    summary.bytes_read = result.bytesRead
     summary.errors = result.errors
     summary.duration_seconds = (elapsed * 1000).rounded() / 1000
     summary.objects_per_second = elapsed > 0 ? (Double(result.objectsProcessed) / elapsed * 100).rounded() / 100 : 0

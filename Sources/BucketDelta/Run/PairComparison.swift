@@ -23,6 +23,14 @@ public struct PairOptions: Sendable {
   public var progress: PairProgress?
   /// Key ranges listed at once per side (`range_listers`); 1 lists each side as one stream.
   public var rangeListers = Tuning().rangeListers
+  /// How far content is proven (`verify`); nil: the check depth's default.
+  public var verify: VerifyLevel?
+  /// List identical keys in the report too (`report_matches`).
+  public var reportMatches = false
+  /// Whether keys go through the worker pool: every key in both buckets for a deep check; for a shallow
+  /// one, the keys the listings leave unverified when `verify` goes beyond ETags.
+  var usesPool: Bool { deep || level > .etag }
+  var level: VerifyLevel { verify ?? .default(deep: deep) }
   public init() {}
 }
 
@@ -32,6 +40,14 @@ public struct PairResult: Sendable, Equatable {
   public var onlyInSource = 0
   public var onlyInDestination = 0
   public var different = 0
+  /// Keys proven identical.
+  public var identical = 0
+  /// Keys whose sizes are equal but whose content nothing at the requested level could decide.
+  public var unverified = 0
+  /// Keys decided per method (`listing`, `size`, `etag`, `checksum:CRC32`, ...).
+  public var verifiedBy: [String: Int] = [:]
+  /// Bytes read from the buckets to compare content.
+  public var bytesRead: Int64 = 0
   /// Keys the deep check could not check (they are reported, and make the run fail).
   public var errors = 0
   /// Deep-check workers restarted after they died.
@@ -81,12 +97,15 @@ public struct PairComparison {
   public func run(pool: WorkerPool? = nil, pairIndex: Int = 0, router: ResultRouter? = nil) throws -> PairResult {
     var strategy = ListingStrategy(rangeListers: options.rangeListers)
     let sink = ResultSink()
-    if options.deep {
-      guard pool != nil, let router else { throw WorkerError("a deep check needs the worker pool") }
+    if options.usesPool {
+      guard pool != nil, let router else {
+        throw WorkerError(
+          options.deep ? "a deep check needs the worker pool" : "verify: \(options.level) needs the worker pool")
+      }
       router.register(pair: pairIndex, sink: sink)
     }
     defer { router?.unregister(pair: pairIndex) }
-    let pool = options.deep ? pool : nil
+    let pool = options.usesPool ? pool : nil
     var base: Checkpoint?
     if let store = options.checkpoint {
       if options.resume {
@@ -159,7 +178,7 @@ public struct PairComparison {
     let merge = MergeJoin(source: src, destination: dst)
     let window = ReorderWindow(firstSeq: firstSeq)
     sink.window = window
-    let capacity = max(1, options.deep ? options.maxQueueSize : 1)
+    let capacity = max(1, options.usesPool ? options.maxQueueSize : 1)
     let failure: () -> Error? = {
       if interruptSignal != 0 { return Interrupted(signal: interruptSignal) }
       return pool?.failure
@@ -171,6 +190,9 @@ public struct PairComparison {
       result.onlyInDestination = base.onlyInDestination
       result.different = base.different
       result.errors = base.errors
+      result.identical = base.identical ?? 0
+      result.unverified = base.unverified ?? 0
+      result.verifiedBy = base.verifiedBy ?? [:]
     }
     var lastReport = Date()
     var watermark = base?.lastKey
@@ -182,6 +204,7 @@ public struct PairComparison {
         fingerprint: store.fingerprint, lastKey: mark, reportBytes: report.length,
         objectsProcessed: processed, onlyInSource: result.onlyInSource,
         onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
+        identical: result.identical, unverified: result.unverified, verifiedBy: result.verifiedBy,
         sortedSides: Side.inOrder(strategy.sorted).map(\.rawValue),
         singleStreamSides: Side.inOrder(strategy.singleStream).map(\.rawValue),
         rangeHandOffs: handOffs(upTo: mark),
@@ -219,38 +242,42 @@ public struct PairComparison {
       }
     }
 
-    func write(_ ready: [(MergeEvent, ReorderWindow.Outcome)]) throws {
+    func write(_ ready: [(MergeEvent, Difference)]) throws {
       for (event, outcome) in ready {
         result.objectsProcessed += 1
         let previousWatermark = watermark
         watermark = event.key
-        if case .difference(let d) = outcome {
-          var stop: KeyFailure?
-          switch d.status {
-          case .onlyInSource: result.onlyInSource += 1
-          case .onlyInDestination: result.onlyInDestination += 1
-          case .different: result.different += 1
-          case .error:
-            if !tally.anyDenied, d.failures.contains(where: \.isAccessDenied), let store = options.checkpoint {
-              // before this key is counted and its record written
-              beforeFirstDenied = checkpoint(store, through: previousWatermark, processed: result.objectsProcessed - 1)
-            }
-            result.errors += 1
-            stop = tally.record(d, logger: logger)
+        let d = outcome
+        if let by = d.verifiedBy { result.verifiedBy[by, default: 0] += 1 }
+        var stop: KeyFailure?
+        switch d.status {
+        case .identical: result.identical += 1
+        case .onlyInSource: result.onlyInSource += 1
+        case .onlyInDestination: result.onlyInDestination += 1
+        case .different: result.different += 1
+        case .unverified: result.unverified += 1
+        case .error:
+          if !tally.anyDenied, d.failures.contains(where: \.isAccessDenied), let store = options.checkpoint {
+            // before this key is counted and its record written
+            beforeFirstDenied = checkpoint(store, through: previousWatermark, processed: result.objectsProcessed - 1)
           }
+          result.errors += 1
+          stop = tally.record(d, logger: logger)
+        }
+        if d.status != .identical || options.reportMatches {
           try report.write(
             options.reportFormat.line(for: d, sourceBucket: source.bucket, destinationBucket: destination.bucket))
-          if let stop {
-            tally.logCounts(logger: logger)
-            if let store = options.checkpoint, let cp = beforeFirstDenied {
-              try report.sync()
-              try store.save(cp)
-            }
-            let target = stop.side == Side.source.rawValue ? source : destination
-            throw PermissionStop(
-              failure: stop, bucket: target.bucket, endpoint: target.client.endpoint.description,
-              firstKey: tally.firstKey(stop) ?? d.key, count: FailureTally.deniedLimit)
+        }
+        if let stop {
+          tally.logCounts(logger: logger)
+          if let store = options.checkpoint, let cp = beforeFirstDenied {
+            try report.sync()
+            try store.save(cp)
           }
+          let target = stop.side == Side.source.rawValue ? source : destination
+          throw PermissionStop(
+            failure: stop, bucket: target.bucket, endpoint: target.client.endpoint.description,
+            firstKey: tally.firstKey(stop) ?? d.key, count: FailureTally.deniedLimit)
         }
         options.progress?.compared(total: result.objectsProcessed, differences: result.objectsWithDifferences)
         if result.objectsProcessed % options.numObjectsReport == 0 {
@@ -269,12 +296,14 @@ public struct PairComparison {
     while let event = try merge.next() {
       let seq = firstSeq
       firstSeq += 1
-      if let pool, case .inBoth = event {
+      let listed = ShallowCheck.evaluate(event)
+      // A deep check sends every key in both buckets to the workers; a shallow one only those the
+      // listings leave unverified, when HEADs may decide them.
+      if let pool, case .inBoth = event, options.deep || listed.status == .unverified {
         window.add(seq: seq, event: event, outcome: nil)
         pool.submit(WorkItem(pair: pairIndex, seq: seq, key: event.key))
       } else {
-        window.add(
-          seq: seq, event: event, outcome: ShallowCheck.evaluate(event).map { .difference($0) } ?? .identical)
+        window.add(seq: seq, event: event, outcome: listed)
       }
       do {
         try write(try window.take(untilBelow: capacity, failure: failure))

@@ -6,14 +6,9 @@ import S3
 /// At most `capacity` keys are held: memory stays flat whatever the bucket size.
 final class ReorderWindow: @unchecked Sendable {
   // @unchecked: all state is guarded by `condition`.
-  enum Outcome {
-    case identical
-    case difference(Difference)
-  }
-
   private struct Entry {
     var event: MergeEvent
-    var outcome: Outcome?
+    var outcome: Difference?
   }
 
   private let condition = NSCondition()
@@ -26,8 +21,8 @@ final class ReorderWindow: @unchecked Sendable {
     nextToHandOut = firstSeq
   }
 
-  /// Registers a key; `outcome` nil means a deep check is still to come.
-  func add(seq: Int, event: MergeEvent, outcome: Outcome?) {
+  /// Registers a key; `outcome` nil means a worker's check is still to come.
+  func add(seq: Int, event: MergeEvent, outcome: Difference?) {
     condition.lock()
     entries[seq] = Entry(event: event, outcome: outcome)
     condition.broadcast()
@@ -44,14 +39,12 @@ final class ReorderWindow: @unchecked Sendable {
         key: s.key, status: .error, fields: [], source: s, destination: d, sourceDetails: r.source,
         destinationDetails: r.destination, error: error)
       difference.failures = r.failures ?? []
-      entry.outcome = .difference(difference)
-    } else if r.fields.isEmpty {
-      entry.outcome = .identical
+      entry.outcome = difference
     } else {
-      entry.outcome = .difference(
-        Difference(
-          key: s.key, status: .different, fields: r.fields, source: s, destination: d, sourceDetails: r.source,
-          destinationDetails: r.destination))
+      let status: DifferenceStatus = !r.fields.isEmpty ? .different : r.reason != nil ? .unverified : .identical
+      entry.outcome = Difference(
+        key: s.key, status: status, fields: r.fields, source: s, destination: d, sourceDetails: r.source,
+        destinationDetails: r.destination, verifiedBy: r.verifiedBy, reason: r.reason)
     }
     entries[r.seq] = entry
     condition.broadcast()
@@ -67,10 +60,10 @@ final class ReorderWindow: @unchecked Sendable {
   /// Hands out the finished keys that come next in order, waiting while `held >= limit`.
   /// `failure` is checked before each wait; whatever makes it non-nil calls `wake` (the pool's
   /// failure hook, the interrupt watcher), so waiting needs no timeout.
-  func take(untilBelow limit: Int, failure: () -> Error?) throws -> [(MergeEvent, Outcome)] {
+  func take(untilBelow limit: Int, failure: () -> Error?) throws -> [(MergeEvent, Difference)] {
     condition.lock()
     defer { condition.unlock() }
-    var out: [(MergeEvent, Outcome)] = []
+    var out: [(MergeEvent, Difference)] = []
     while true {
       while let e = entries[nextToHandOut], let o = e.outcome {
         out.append((e.event, o))

@@ -20,11 +20,17 @@ public struct WorkerPair: Codable, Sendable {
   public var source: WorkerSide
   public var destination: WorkerSide
   public var compareTags: Bool
+  /// A deep check compares metadata, tags and headers; a shallow pair sends its workers only the keys the
+  /// listings could not decide, for HEADs at `verify`.
+  public var deep: Bool
+  public var verify: VerifyLevel
 
-  public init(source: WorkerSide, destination: WorkerSide, compareTags: Bool) {
+  public init(source: WorkerSide, destination: WorkerSide, compareTags: Bool, deep: Bool = true, verify: VerifyLevel) {
     self.source = source
     self.destination = destination
     self.compareTags = compareTags
+    self.deep = deep
+    self.verify = verify
   }
 }
 
@@ -125,39 +131,63 @@ public struct WorkResult: Codable, Sendable {
   public var counts: RequestCounts?
   /// With `error`: the cause on each side that failed.
   public var failures: [KeyFailure]?
+  /// How the content was decided (nil when unverified or failed).
+  public var verifiedBy: String?
+  /// Why the content is unverified.
+  public var reason: String?
+
+  public init(
+    pair: Int, seq: Int, fields: [DifferenceField], source: ObjectDetails?, destination: ObjectDetails?,
+    error: String?, counts: RequestCounts? = nil, failures: [KeyFailure]? = nil, verifiedBy: String? = nil,
+    reason: String? = nil
+  ) {
+    self.pair = pair
+    self.seq = seq
+    self.fields = fields
+    self.source = source
+    self.destination = destination
+    self.error = error
+    self.counts = counts
+    self.failures = failures
+    self.verifiedBy = verifiedBy
+    self.reason = reason
+  }
 }
 
 extension WorkResult {
   /// The line a worker writes for this result (without the newline). An identical key, the common
-  /// case, is a compact `=PAIR SEQ REQUESTS RETRIES THROTTLED`; anything else is JSON. JSONEncoder and
-  /// JSONDecoder cost about 0.05 ms a line each, a quarter of the coordinator's CPU in a deep check.
+  /// case, is a compact `=PAIR SEQ REQUESTS RETRIES THROTTLED VERIFIED_BY`; anything else is JSON.
+  /// JSONEncoder and JSONDecoder cost about 0.05 ms a line each, a quarter of the coordinator's CPU in a
+  /// deep check.
   public func line(encoder: JSONEncoder) throws -> [UInt8] {
-    guard fields.isEmpty, source == nil, destination == nil, error == nil else {
+    guard fields.isEmpty, source == nil, destination == nil, error == nil, reason == nil, let counts,
+      let verifiedBy, let m = verifiedBy.utf8.first, (0x61...0x7A).contains(m),
+      !verifiedBy.utf8.contains(where: { $0 <= 0x20 })
+    else {
       return Array(try encoder.encode(self))
     }
-    var text = "=\(pair) \(seq)"
-    if let counts { text += " \(counts.requests) \(counts.retries) \(counts.throttled)" }
-    return Array(text.utf8)
+    return Array("=\(pair) \(seq) \(counts.requests) \(counts.retries) \(counts.throttled) \(verifiedBy)".utf8)
   }
 
   /// Reads a line written by `line(encoder:)`.
   public static func parse(line: [UInt8], decoder: JSONDecoder) throws -> WorkResult {
     guard line.first == UInt8(ascii: "=") else { return try decoder.decode(WorkResult.self, from: Data(line)) }
+    let parts = line.dropFirst().split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+    guard parts.count == 6, let m = parts[5].first, (0x61...0x7A).contains(m) else {
+      throw WorkerError("malformed result line from a worker")
+    }
     var numbers: [Int] = []
-    for part in line.dropFirst().split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false) {
+    for part in parts.prefix(5) {
       guard let n = decimal(part) else { throw WorkerError("malformed result line from a worker") }
       numbers.append(n)
     }
-    guard numbers.count == 2 || numbers.count == 5 else { throw WorkerError("malformed result line from a worker") }
-    var counts: RequestCounts?
-    if numbers.count == 5 {
-      counts = RequestCounts()
-      counts!.requests = numbers[2]
-      counts!.retries = numbers[3]
-      counts!.throttled = numbers[4]
-    }
+    var counts = RequestCounts()
+    counts.requests = numbers[2]
+    counts.retries = numbers[3]
+    counts.throttled = numbers[4]
     return WorkResult(
-      pair: numbers[0], seq: numbers[1], fields: [], source: nil, destination: nil, error: nil, counts: counts)
+      pair: numbers[0], seq: numbers[1], fields: [], source: nil, destination: nil, error: nil, counts: counts,
+      verifiedBy: String(decoding: parts[5], as: UTF8.self))
   }
 }
 

@@ -79,38 +79,61 @@ public enum DeepCheckWorker {
     _exit(exitStatus(.done))  // stdin closed: the coordinator is done or gone
   }
 
+  /// The headers a HEAD answer keeps: the deep fields' and what the verification ladder reads.
+  static let keptHeaders = DeepField.headerNames + ContentFacts.headerNames
+
   static func check(_ item: WorkItem, src: S3Client, dst: S3Client, pair config: WorkerPair) -> WorkResult {
     var s: ObjectDetails?
     var d: ObjectDetails?
     var errors: [String] = []
     var failures: [KeyFailure] = []
+    let tags = config.deep && config.compareTags
+    let checksums = config.verify >= .checksum
+    let sourceKey = config.source.prefix + item.key
+    let destinationKey = config.destination.prefix + item.key
+    func failed(_ side: Side, _ error: S3Error) {
+      errors.append("\(side): \(error)")
+      failures.append(KeyFailure(side: side.rawValue, operation: error.operation, kind: error.kindSummary))
+    }
     do {
       s = try src.objectDetails(
-        bucket: config.source.bucket, key: config.source.prefix + item.key, tags: config.compareTags,
-        headers: DeepField.headerNames)
-    } catch {
-      errors.append("source: \(error)")
-      failures.append(KeyFailure(side: "source", operation: error.operation, kind: error.kindSummary))
-    }
+        bucket: config.source.bucket, key: sourceKey, tags: tags, headers: keptHeaders, checksums: checksums)
+    } catch { failed(.source, error) }
     do {
       d = try dst.objectDetails(
-        bucket: config.destination.bucket, key: config.destination.prefix + item.key, tags: config.compareTags,
-        headers: DeepField.headerNames)
-    } catch {
-      errors.append("destination: \(error)")
-      failures.append(KeyFailure(side: "destination", operation: error.operation, kind: error.kindSummary))
-    }
-    if let s, let d {
-      // The details travel back only where the report shows them: most keys are identical, and
-      // encoding and decoding both sides' headers for them cost more CPU than the checks.
-      let fields = DeepCheck.compare(s, d, compareTags: config.compareTags)
+        bucket: config.destination.bucket, key: destinationKey, tags: tags, headers: keptHeaders,
+        checksums: checksums)
+    } catch { failed(.destination, error) }
+    guard let s, let d else {
       return WorkResult(
-        pair: item.pair, seq: item.seq, fields: fields, source: fields.isEmpty ? nil : s,
-        destination: fields.isEmpty ? nil : d, error: nil)
+        pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: errors.joined(separator: "; "),
+        failures: failures)
     }
+    let fields = config.deep ? DeepCheck.compare(s, d, compareTags: config.compareTags) : []
+    var sc = ContentCheck.Copy(size: s.size ?? -1, etag: s.etag, facts: ContentFacts(headers: s.headers))
+    var dc = ContentCheck.Copy(size: d.size ?? -1, etag: d.etag, facts: ContentFacts(headers: d.headers))
+    var content = ContentCheck.decide(sc, dc, level: config.verify)
+    if content.isUnverified, ContentCheck.layoutWouldDecide(sc, dc) {
+      // Same part count on both sides: equal first parts make the layouts equal, and then differing
+      // ETags (or composite checksums) prove different bytes.
+      do {
+        sc.facts?.firstPartSize = try src.firstPartSize(bucket: config.source.bucket, key: sourceKey)
+        dc.facts?.firstPartSize = try dst.firstPartSize(bucket: config.destination.bucket, key: destinationKey)
+        content = ContentCheck.decide(sc, dc, level: config.verify)
+      } catch {
+        // The layout stays unknown: the key stays unverified, which is the honest verdict.
+      }
+    }
+    let record = Difference.inBoth(
+      ListedObject(key: item.key, etag: s.etag, size: s.size ?? -1, lastModified: ""),
+      ListedObject(key: item.key, etag: d.etag, size: d.size ?? -1, lastModified: ""), fields: fields,
+      content: content)
+    // The details travel back only where the report shows them: most keys are identical, and
+    // encoding and decoding both sides' headers for them cost more CPU than the checks.
+    let show = record.status != .identical
     return WorkResult(
-      pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: errors.joined(separator: "; "),
-      failures: failures)
+      pair: item.pair, seq: item.seq, fields: record.fields, source: show ? s : nil, destination: show ? d : nil,
+      error: nil, verifiedBy: record.verifiedBy, reason: record.reason)
   }
 }
 
