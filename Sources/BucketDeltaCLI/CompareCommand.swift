@@ -177,6 +177,7 @@ public struct CompareCommand: ParsableCommand {
 extension ReportFormat: ExpressibleByArgument {}
 extension AddressingStyle: ExpressibleByArgument {}
 extension VerifyLevel: ExpressibleByArgument {}
+extension ContentScope: ExpressibleByArgument {}
 
 extension LogLevel: ExpressibleByArgument {
   public init?(argument: String) {

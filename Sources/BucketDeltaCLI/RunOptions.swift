@@ -37,9 +37,13 @@ struct RunOptions: ParsableArguments {
   @Option(
     name: .customLong("verify"),
     help:
-      "How far content is proven: etag (sizes and ETags; default for shallow checks) or checksum (also HeadObject checksums of keys ETags cannot decide; default for deep checks)."
+      "How far content is proven: etag (sizes and ETags; default for shallow checks), checksum (also HeadObject checksums of keys ETags cannot decide; default for deep checks) or content (also the bytes of keys checksums cannot decide, one side read where that proves it)."
   )
   var verify: VerifyLevel?
+  @Option(
+    name: .customLong("content_scope"),
+    help: "With --verify content: read only the keys the lower levels leave unverified (default), or all of them.")
+  var contentScope: ContentScope?
   @Flag(
     name: .customLong("report_matches"),
     help: "Also list identical keys in the report, each with how it was verified (for auditors).")
@@ -68,6 +72,7 @@ struct RunOptions: ParsableArguments {
     for i in m.pairs.indices {
       if allowEmpty { m.pairs[i].allowEmpty = true }
       if let verify { m.pairs[i].verify = verify }
+      if let contentScope { m.pairs[i].contentScope = contentScope }
       if reportMatches { m.pairs[i].reportMatches = true }
     }
     if let j = junit { m.output.junit = j }

@@ -17,6 +17,7 @@ struct TuningFlags: ParsableArguments {
   @Option(name: name("max_attempts"), help: help("max_attempts")) var maxAttempts: Int?
   @Option(name: name("parallel_pairs"), help: help("parallel_pairs")) var parallelPairs: Int?
   @Option(name: name("request_timeout_seconds"), help: help("request_timeout_seconds")) var requestTimeout: Double?
+  @Option(name: name("max_content_bytes"), help: help("max_content_bytes")) var maxContentBytes: Int?
 
   /// The values given, by manifest key.
   private var given: [(String, Double?)] {
@@ -25,7 +26,7 @@ struct TuningFlags: ParsableArguments {
       ("max_queue_size", maxQueueSize.map(Double.init)), ("num_objects_report", numObjectsReport.map(Double.init)),
       ("list_page_size", listPageSize.map(Double.init)), ("range_listers", rangeListers.map(Double.init)),
       ("max_attempts", maxAttempts.map(Double.init)), ("parallel_pairs", parallelPairs.map(Double.init)),
-      ("request_timeout_seconds", requestTimeout),
+      ("request_timeout_seconds", requestTimeout), ("max_content_bytes", maxContentBytes.map(Double.init)),
     ]
   }
 

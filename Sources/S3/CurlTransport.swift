@@ -46,6 +46,8 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     var headerComplete = false
     /// Status of the current response (a 1xx answer is followed by another header section).
     var interimResponse = false
+    /// The current response is a 2xx answer whose body goes to the request's sink.
+    var streaming = false
     var headerList: UnsafeMutablePointer<curl_slist>?
     init(request: HTTPRequest) { self.request = request }
     deinit { curl_slist_free_all(headerList) }
@@ -183,6 +185,10 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
   {
     guard let raw else { return 0 }
     let t = Unmanaged<Transfer>.fromOpaque(raw).takeUnretainedValue()
+    if t.streaming, let sink = t.request.bodySink {
+      if let ptr, count > 0 { sink.take(UnsafeRawBufferPointer(start: ptr, count: count)) }
+      return count
+    }
     if t.body.count + count > t.request.maxResponseBytes {
       t.tooLarge = true
       return 0
@@ -208,6 +214,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
       // `HTTP/1.1 1xx`: an interim answer whose empty line does not end the exchange's headers.
       let space = bytes.firstIndex(of: 0x20).map { $0 + 1 } ?? count
       t.interimResponse = space < count && bytes[space] == UInt8(ascii: "1")
+      t.streaming = t.request.bodySink != nil && space < count && bytes[space] == UInt8(ascii: "2")
       return count
     }
     if count <= 2 && (bytes.first == 0x0D || bytes.first == 0x0A) {
@@ -222,7 +229,9 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     while lo < hi && isOWS(bytes[lo]) { lo += 1 }
     while hi > lo && isOWS(bytes[hi - 1]) { hi -= 1 }
     let value = String(decoding: bytes[lo..<hi], as: UTF8.self)
-    if name == "content-length", t.request.method != "HEAD", let n = Int(value), n > t.request.maxResponseBytes {
+    if name == "content-length", t.request.method != "HEAD", !t.streaming, let n = Int(value),
+      n > t.request.maxResponseBytes
+    {
       t.tooLarge = true  // refuse an announced oversized body before any of it arrives
       return 0
     }

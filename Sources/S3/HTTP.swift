@@ -11,6 +11,9 @@ public struct HTTPRequest: Sendable {
   public var timeout: Double
   /// How HTTPS server certificates are checked.
   public var tls: TLSSettings
+  /// Where a 2xx answer's body goes instead of into memory (object content); error bodies are still
+  /// kept, to be read.
+  public var bodySink: BodySink?
 
   public init(
     method: String, url: String, headers: [(String, String)], maxResponseBytes: Int = 64 << 20,
@@ -35,6 +38,31 @@ public struct TLSSettings: Sendable, Equatable, Codable {
   public init(caBundle: String? = nil, verify: Bool = true) {
     self.caBundle = caBundle
     self.verify = verify
+  }
+}
+
+/// Receives a streamed response body as it arrives, on the thread that sent the request.
+public final class BodySink: @unchecked Sendable {
+  // @unchecked: used by the one thread that sends the request and reads the result.
+  public let consume: (UnsafeRawBufferPointer) -> Void
+  /// Called before every attempt: a retried request streams the body again from its start.
+  public let restart: () -> Void
+  /// Bytes consumed since the last restart.
+  public private(set) var count: Int64 = 0
+
+  public init(consume: @escaping (UnsafeRawBufferPointer) -> Void, restart: @escaping () -> Void) {
+    self.consume = consume
+    self.restart = restart
+  }
+
+  func take(_ bytes: UnsafeRawBufferPointer) {
+    count += Int64(bytes.count)
+    consume(bytes)
+  }
+
+  func begin() {
+    count = 0
+    restart()
   }
 }
 

@@ -146,7 +146,7 @@ public final class S3Client: Sendable {
   ///   cost unbounded memory).
   public func execute(
     operation: String, method: String, bucket: String, key: String?, query: [(String, String)],
-    headers extraHeaders: [(String, String)] = [], maxResponseBytes: Int = 64 << 20
+    headers extraHeaders: [(String, String)] = [], maxResponseBytes: Int = 64 << 20, bodySink: BodySink? = nil
   ) throws(S3Error) -> (HTTPResponse, Int) {
     let path = endpoint.path(bucket: bucket, key: key)
     let host = endpoint.hostHeader(bucket: bucket)
@@ -159,10 +159,12 @@ public final class S3Client: Sendable {
         method: method, canonicalPath: path, query: query, headers: [("host", host)] + extraHeaders, date: clock())
       stats.record(retry: attempt > 1)
       let ticket = options.governor?.acquire()
-      let result = transport.send(
-        HTTPRequest(
-          method: method, url: url, headers: headers, maxResponseBytes: maxResponseBytes,
-          timeout: options.requestTimeout, tls: options.tls))
+      var request = HTTPRequest(
+        method: method, url: url, headers: headers, maxResponseBytes: maxResponseBytes,
+        timeout: options.requestTimeout, tls: options.tls)
+      request.bodySink = bodySink
+      bodySink?.begin()
+      let result = transport.send(request)
       let failure: S3Error
       var retryAfter: String? = nil
       var retryable: Bool
@@ -223,6 +225,23 @@ extension S3Client {
       }
       return plain
     }
+  }
+
+  /// GetObject, the body streamed into `sink` (never held whole); returns the bytes streamed, checked
+  /// against the answer's Content-Length and `expectedSize`. A retried attempt streams from the start.
+  @discardableResult
+  public func getObject(bucket: String, key: String, into sink: BodySink, expectedSize: Int64) throws(S3Error) -> Int64
+  {
+    let (response, attempts) = try execute(
+      operation: "GetObject", method: "GET", bucket: bucket, key: key, query: [], bodySink: sink)
+    let announced = response.header("content-length").flatMap { Int64($0) }
+    guard sink.count == expectedSize, announced == nil || announced == sink.count else {
+      throw S3Error(
+        kind: .protocolViolation(
+          "GetObject streamed \(sink.count) bytes, but the object has \(expectedSize) (Content-Length \(announced.map(String.init) ?? "absent")); the object may have changed during the check"
+        ), operation: "GetObject", endpoint: endpoint.description, bucket: bucket, key: key, attempts: attempts)
+    }
+    return sink.count
   }
 
   /// The size of part 1 of a multipart object (`HEAD ?partNumber=1`): with the part count of its ETag,

@@ -8,7 +8,7 @@ import Testing
 struct VerifyEndToEndTests {
   /// A run's mode: shallow or deep, and the verify level.
   enum Mode: String, CaseIterable {
-    case shallowETag, shallowChecksum, deepETag, deepChecksum
+    case shallowETag, shallowChecksum, deepETag, deepChecksum, shallowContent, deepContentAll
     var arguments: [String] {
       switch self {
       case .shallowETag: return ["--shallow_check", "true", "--verify", "etag"]
@@ -16,6 +16,8 @@ struct VerifyEndToEndTests {
       case .deepETag: return ["--shallow_check", "false", "--verify", "etag"]
       // deep checks verify checksums by default
       case .deepChecksum: return ["--shallow_check", "false"]
+      case .shallowContent: return ["--shallow_check", "true", "--verify", "content"]
+      case .deepContentAll: return ["--shallow_check", "false", "--verify", "content", "--content_scope", "all"]
       }
     }
   }
@@ -27,25 +29,37 @@ struct VerifyEndToEndTests {
       Dictionary(uniqueKeysWithValues: Mode.allCases.map { ($0, v) })
     }
     // Part sizes become known only to HEADs (`?partNumber=1`): every mode but the shallow ETag one.
+    // Content: read where nothing below decides (shallowContent), or every key of equal size
+    // (deepContentAll): one side where both ETags can be recomputed from its bytes, both otherwise.
+    func read(_ v: (String, String)) -> [Mode: (String, String)] {
+      [.shallowETag: u, .shallowChecksum: u, .deepETag: u, .deepChecksum: u, .shallowContent: v, .deepContentAll: v]
+    }
     let byLayout: [Mode: (String, String)] = [
       .shallowETag: u, .shallowChecksum: ("different", "etag"), .deepETag: ("different", "etag"),
-      .deepChecksum: ("different", "etag"),
+      .deepChecksum: ("different", "etag"), .shallowContent: ("different", "etag"),
+      .deepContentAll: ("different", "etag-recomputed"),
     ]
-    func byChecksum(_ v: (String, String)) -> [Mode: (String, String)] {
-      [.shallowETag: u, .shallowChecksum: v, .deepETag: u, .deepChecksum: v]
+    func byChecksum(_ v: (String, String), all: (String, String)) -> [Mode: (String, String)] {
+      [.shallowETag: u, .shallowChecksum: v, .deepETag: u, .deepChecksum: v, .shallowContent: v, .deepContentAll: all]
+    }
+    func byETag(_ v: (String, String)) -> [Mode: (String, String)] {
+      var m = all(v)
+      m[.deepContentAll] = (v.0, "etag-recomputed")
+      return m
     }
     return [
-      "same-3v2": all(u),
-      "single-vs-multi": all(u),
-      "same-count-diff-first": all(u),
+      "same-3v2": read(("identical", "etag-recomputed")),
+      "single-vs-multi": read(("identical", "etag-recomputed")),
+      // neither side's parts... the source's are not cut to one size: both sides are read
+      "same-count-diff-first": read(("identical", "content:sha256")),
       "change-same-layout": byLayout,
-      "change-diff-layout": all(u),
-      "crc-full-same": byChecksum(("identical", "checksum:CRC32")),
-      "crc-full-diff": byChecksum(("different", "checksum:CRC32")),
-      "composite-diff-layout-same": all(u),
+      "change-diff-layout": read(("different", "etag-recomputed")),
+      "crc-full-same": byChecksum(("identical", "checksum:CRC32"), all: ("identical", "etag-recomputed")),
+      "crc-full-diff": byChecksum(("different", "checksum:CRC32"), all: ("different", "etag-recomputed")),
+      "composite-diff-layout-same": read(("identical", "etag-recomputed")),
       "composite-same-layout-diff": byLayout,
-      "small-same": all(("identical", "etag")),
-      "small-diff": all(("different", "etag")),
+      "small-same": byETag(("identical", "etag")),
+      "small-diff": byETag(("different", "etag")),
       "size-diff": all(("different", "size")),
     ]
   }()
@@ -53,9 +67,15 @@ struct VerifyEndToEndTests {
   /// Exit status per prefix and mode: `d/` holds only what checksums decide, `u/` only what nothing
   /// short of reading the bytes could.
   static let exits: [String: [Mode: Int32]] = [
-    "m/": [.shallowETag: 1, .shallowChecksum: 1, .deepETag: 1, .deepChecksum: 1],
-    "d/": [.shallowETag: 3, .shallowChecksum: 0, .deepETag: 3, .deepChecksum: 0],
-    "u/": [.shallowETag: 3, .shallowChecksum: 3, .deepETag: 3, .deepChecksum: 3],
+    "m/": [
+      .shallowETag: 1, .shallowChecksum: 1, .deepETag: 1, .deepChecksum: 1, .shallowContent: 1, .deepContentAll: 1,
+    ],
+    "d/": [
+      .shallowETag: 3, .shallowChecksum: 0, .deepETag: 3, .deepChecksum: 0, .shallowContent: 0, .deepContentAll: 0,
+    ],
+    "u/": [
+      .shallowETag: 3, .shallowChecksum: 3, .deepETag: 3, .deepChecksum: 3, .shallowContent: 0, .deepContentAll: 0,
+    ],
   ]
 
   static func makePair(_ url: String, _ servers: TestServers) throws -> (String, String) {
@@ -144,7 +164,10 @@ struct VerifyEndToEndTests {
       #expect(pair["unverified"] as? Int == counts["unverified", default: 0], "\(server) \(mode)")
       #expect(pair["different"] as? Int == counts["different", default: 0], "\(server) \(mode)")
       #expect(pair["verified_by"] as? [String: Int] == methods, "\(server) \(mode)")
-      #expect(pair["verify"] as? String == (mode == .shallowETag || mode == .deepETag ? "etag" : "checksum"))
+      let level =
+        [Mode.shallowETag, .deepETag].contains(mode)
+        ? "etag" : [.shallowContent, .deepContentAll].contains(mode) ? "content" : "checksum"
+      #expect(pair["verify"] as? String == level)
       #expect(r.summary["exit_code"] as? Int == 1)
       requests[mode] = pair["requests"] as? Int
     }
@@ -164,5 +187,89 @@ struct VerifyEndToEndTests {
           status == (want == 3 ? "unverified" : want == 0 ? "identical" : "different"), "\(server) \(prefix) \(mode)")
       }
     }
+  }
+
+  /// The proxy in front of the source counts the object bytes it forwarded.
+  @Test("verify: content reads one side where recomputed ETags prove it: bytes_read agrees with what the server sent")
+  func oneSideReads() throws {
+    let servers = try TestServers.fromEnvironment()
+    let buckets = try Self.makePair(servers.seaweed, servers)
+    let proxy = try FaultProxy(upstream: servers.seaweed, rates: [:])
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let summary = dir.appendingPathComponent("s.json").path
+    let r = try runProcess(
+      try toolPath(),
+      pairArguments(
+        servers: servers, sourceURL: proxy.url, sourceBucket: buckets.0, destinationURL: servers.seaweed,
+        destinationBucket: buckets.1, output: dir.appendingPathComponent("r.txt").path)
+        + [
+          "--source_prefix", "m/", "--destination_prefix", "m/", "--verify", "content", "--summary", summary,
+          "--num_processes", "1",
+        ])
+    #expect(r.status == 1, "\(r.stderr)")
+    let pair = try #require(
+      (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summary))) as? [String: Any])?[
+        "pairs"] as? [[String: Any]]
+    ).first!
+    let size = 10 * 1024 * 1024 + 512 * 1024
+    // Read: same-3v2, single-vs-multi, change-diff-layout, composite-diff-layout-same from the source
+    // only; same-count-diff-first from both sides (its source parts are not cut to one size).
+    let sourceBytes = proxy.counts()["object_bytes"] ?? -1
+    #expect(sourceBytes == 5 * size)
+    #expect(pair["bytes_read"] as? Int == sourceBytes + size, "\(pair)")
+    #expect(
+      pair["verified_by"] as? [String: Int] == [
+        "etag": 4, "size": 1, "checksum:CRC32": 2, "etag-recomputed": 4, "content:sha256": 1,
+      ])
+  }
+
+  @Test("Killed during a content check, --resume gives the report and summary of an uninterrupted run")
+  func killAndResume() throws {
+    let servers = try TestServers.fromEnvironment()
+    let buckets = try Self.makePair(servers.seaweed, servers)
+    // Every request through the proxy waits 0.3 s, and one connection reads one key at a time: the
+    // kill lands in the middle of the reads.
+    let proxy = try FaultProxy(upstream: servers.seaweed, rates: ["pdelay": 1.0, "delay": 0.3])
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    func args(_ url: String, _ name: String) -> [String] {
+      pairArguments(
+        servers: servers, sourceURL: url, sourceBucket: buckets.0, destinationURL: url, destinationBucket: buckets.1,
+        output: dir.appendingPathComponent("\(name).txt").path)
+        + [
+          "--source_prefix", "m/", "--destination_prefix", "m/", "--verify", "content", "--content_scope", "all",
+          "--summary", dir.appendingPathComponent("\(name).json").path, "--num_processes", "1", "--num_connections",
+          "1", "--num_objects_report", "1", "--report_matches", "--range_listers", "1",
+        ]
+    }
+    var env = ProcessInfo.processInfo.environment
+    env["BUCKET_DELTA_STATE_DIR"] = dir.appendingPathComponent("state").path
+    let whole = try runProcess(try toolPath(), args(servers.seaweed, "whole"), environment: env)
+    #expect(whole.status == 1, "\(whole.stderr)")
+
+    let errPath = dir.appendingPathComponent("e.err").path
+    let run = try GroupRun(args(proxy.url, "cut"), environment: env, stderr: errPath)
+    var seen = false
+    for _ in 0..<3000 {
+      if ((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "").contains("Processed 4 objects") {
+        seen = true
+        break
+      }
+      usleep(10_000)
+    }
+    #expect(seen)
+    run.killGroup()
+    _ = run.wait()
+    proxy.faultsOff()
+    let resumed = try runProcess(try toolPath(), args(proxy.url, "cut") + ["--resume"], environment: env)
+    #expect(resumed.status == 1, "\(resumed.stderr)")
+    #expect(resumed.stderr.contains("Resuming from checkpoint"))
+    let cutReport = try String(contentsOfFile: dir.appendingPathComponent("cut.txt").path, encoding: .utf8)
+    #expect(cutReport == (try String(contentsOfFile: dir.appendingPathComponent("whole.txt").path, encoding: .utf8)))
+    #expect(cutReport.split(separator: "\n").count == 12)
+    #expect(
+      try comparableSummary(dir.appendingPathComponent("cut.json").path)
+        == comparableSummary(dir.appendingPathComponent("whole.json").path))
   }
 }

@@ -156,6 +156,48 @@ struct VerificationTests {
   }
 }
 
+@Suite("ETags recomputed from streamed bytes")
+struct ETagComputerTests {
+  /// Expected values from Python's hashlib (the independent oracle): md5 of the part MD5s, then `-N`.
+  @Test("Single-part and multipart ETags, whatever the chunks the bytes arrive in")
+  func recompute() {
+    let data = Array("abcdefgh".utf8)
+    for chunk in 1...9 {
+      func run(_ layout: PartLayout) -> String {
+        let c = ETagComputer(layout)
+        var i = 0
+        while i < data.count {
+          let piece = Array(data[i..<min(i + chunk, data.count)])
+          piece.withUnsafeBytes { c.update($0) }
+          i += chunk
+        }
+        return c.finish()
+      }
+      #expect(run(.single) == "e8dc4081b13434b45189a720b77b6818", "chunk \(chunk)")
+      #expect(run(.parts(size: 3, count: 3)) == "aeeee0d2676cb87233c9a93915c7631a-3", "chunk \(chunk)")
+      #expect(run(.parts(size: 8, count: 1)) == "0076f5a4a003c02006afccdb09310a22-1", "chunk \(chunk)")
+    }
+  }
+
+  @Test("A layout is known only when part 1's size gives the ETag's part count")
+  func layouts() {
+    typealias Copy = ContentCheck.Copy
+    let md5 = String(repeating: "a", count: 32)
+    #expect(PartLayout.of(Copy(size: 8, etag: md5)) == .single)
+    #expect(PartLayout.of(Copy(size: 8, etag: md5, facts: ContentFacts(etagNotMD5: "SSE-KMS"))) == nil)
+    #expect(
+      PartLayout.of(Copy(size: 8, etag: md5 + "-3", facts: ContentFacts(firstPartSize: 3))) == .parts(size: 3, count: 3)
+    )
+    // parts of 5 and 3 bytes: part 1's size would give 2 parts, as it should
+    #expect(
+      PartLayout.of(Copy(size: 8, etag: md5 + "-2", facts: ContentFacts(firstPartSize: 5))) == .parts(size: 5, count: 2)
+    )
+    // parts of 3 and 5 bytes: 3-byte parts would make 3 of them, not 2: not cut to one size
+    #expect(PartLayout.of(Copy(size: 8, etag: md5 + "-2", facts: ContentFacts(firstPartSize: 3))) == nil)
+    #expect(PartLayout.of(Copy(size: 8, etag: md5 + "-2")) == nil)
+  }
+}
+
 extension ETagShape {
   init(parts: Int?, looksLikeMD5: Bool) {
     self.init("")

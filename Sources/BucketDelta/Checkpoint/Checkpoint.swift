@@ -22,6 +22,7 @@ public struct Checkpoint: Codable, Sendable, Equatable {
   public var unverified: Int? = nil
   /// Keys decided per method, as in the summary's `verified_by`.
   public var verifiedBy: [String: Int]? = nil
+  public var bytesRead: Int64? = nil
   /// Sides found out of byte order: they are listed whole and sorted again on resume.
   public var sortedSides: [String]
   /// Sides whose key ranges did not join up: listed as one stream again on resume.
@@ -43,6 +44,7 @@ public struct Checkpoint: Codable, Sendable, Equatable {
     case onlyInDestination = "only_in_destination"
     case different, errors, identical, unverified
     case verifiedBy = "verified_by"
+    case bytesRead = "bytes_read"
     case sortedSides = "sorted_sides"
     case singleStreamSides = "single_stream_sides"
     case rangeHandOffs = "range_hand_offs"

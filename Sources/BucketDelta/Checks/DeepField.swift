@@ -42,6 +42,7 @@ public struct DeepField: Sendable {
     .init(field: .etag, source: .content, comparison: .exact, label: "ETag differs"),
     .init(field: .size, source: .content, comparison: .exact, label: "Size differs"),
     .init(field: .checksum, source: .content, comparison: .exact, label: "Checksum differs"),
+    .init(field: .content, source: .content, comparison: .exact, label: "Content differs"),
     .init(field: .metadata, source: .metadata, comparison: .exact, label: "Metadata differs"),
     .init(field: .tags, source: .tags, comparison: .exact, label: "Tags differ"),
     .init(field: .contentType, source: .header("content-type"), comparison: .exact, label: "ContentType differs"),

@@ -2,7 +2,7 @@ import S3
 
 /// A field that can differ between the two copies of an object.
 public enum DifferenceField: String, Sendable, CaseIterable, Codable {
-  case etag, size, checksum, metadata, tags
+  case etag, size, checksum, content, metadata, tags
   case contentType = "content_type"
   case contentEncoding = "content_encoding"
   case contentLanguage = "content_language"
@@ -48,6 +48,8 @@ public struct Difference: Sendable {
   public var verifiedBy: String?
   /// Why the content could not be decided (status `.unverified`).
   public var reason: String?
+  /// Bytes of content read to decide this key.
+  public var bytesRead: Int64 = 0
   /// With `.error`: the cause on each side that failed (for counting, never reported per key).
   public var failures: [KeyFailure] = []
 

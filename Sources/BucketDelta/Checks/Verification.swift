@@ -7,6 +7,9 @@ public enum VerifyLevel: String, Sendable, Codable, CaseIterable, Comparable {
   case etag
   /// Also the `x-amz-checksum-*` values of HeadObject (asked for with `x-amz-checksum-mode: ENABLED`).
   case checksum
+  /// Also the bytes: read and hashed (one side only where that proves it), for the keys the levels
+  /// below leave unverified (`content_scope: unverified`) or for every key (`all`).
+  case content
 
   /// The default for a check depth: ETags for shallow checks (listing only), checksums for deep ones
   /// (they send HEADs anyway).
@@ -15,6 +18,14 @@ public enum VerifyLevel: String, Sendable, Codable, CaseIterable, Comparable {
   public static func < (a: VerifyLevel, b: VerifyLevel) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
   }
+}
+
+/// Which keys `verify: content` reads.
+public enum ContentScope: String, Sendable, Codable, CaseIterable {
+  /// Only those the levels below leave unverified.
+  case unverified
+  /// Every key in both buckets with equal sizes, like `rclone check --download`.
+  case all
 }
 
 /// What the content comparison of one key in both buckets concluded, and how.

@@ -66,6 +66,8 @@ public struct Tuning: Sendable, Equatable {
   public var parallelPairs = 1
   /// Seconds before one request is abandoned (and retried).
   public var requestTimeout: Double = ClientOptions.defaultRequestTimeout
+  /// Bytes a run may read to compare content (`verify: content`); 0: no cap.
+  public var maxContentBytes = 0
   public init() {}
 }
 
@@ -85,6 +87,8 @@ public struct PairConfig: Sendable {
   public var verify: VerifyLevel?
   /// List identical keys in the report too, with how each was verified (`report_matches`).
   public var reportMatches = false
+  /// Which keys `verify: content` reads (`content_scope`).
+  public var contentScope = ContentScope.unverified
   /// The verification level this pair runs at.
   public var level: VerifyLevel { verify ?? .default(deep: check == .deep) }
 

@@ -90,10 +90,14 @@ public struct ManifestDecoder {
     var allowEmpty = false
     var verify: VerifyLevel? = nil
     var reportMatches = false
+    var contentScope = ContentScope.unverified
     if let defs = top["defaults"] {
       let f = fields(
         defs, "defaults",
-        allowed: ["check", "compare_object_tags", "allow_empty", "verify", "report_matches", "tuning"])
+        allowed: ["check", "compare_object_tags", "allow_empty", "verify", "content_scope", "report_matches", "tuning"])
+      if let c = f["content_scope"], let v = enumValue(c, "defaults.content_scope", ContentScope.self) {
+        contentScope = v
+      }
       if let c = f["verify"], let v = enumValue(c, "defaults.verify", VerifyLevel.self) { verify = v }
       if let r = f["report_matches"], let v = bool(r, "defaults.report_matches") { reportMatches = v }
       if let c = f["check"], let v = enumValue(c, "defaults.check", CheckDepth.self) { check = v }
@@ -127,7 +131,7 @@ public struct ManifestDecoder {
           let f = fields(
             item, path,
             allowed: [
-              "name", "source", "destination", "check", "compare_object_tags", "allow_empty", "verify",
+              "name", "source", "destination", "check", "compare_object_tags", "allow_empty", "verify", "content_scope",
               "report_matches",
             ])
           guard case .mapping = item else { continue }
@@ -155,6 +159,8 @@ public struct ManifestDecoder {
           if let a = f["allow_empty"], let v = bool(a, "\(path).allow_empty") { pe = v }
           var pv = verify
           if let c = f["verify"], let v = enumValue(c, "\(path).verify", VerifyLevel.self) { pv = v }
+          var ps = contentScope
+          if let c = f["content_scope"], let v = enumValue(c, "\(path).content_scope", ContentScope.self) { ps = v }
           var pm = reportMatches
           if let r = f["report_matches"], let v = bool(r, "\(path).report_matches") { pm = v }
           if let src, let dst {
@@ -162,6 +168,7 @@ public struct ManifestDecoder {
             pair.allowEmpty = pe
             pair.verify = pv
             pair.reportMatches = pm
+            pair.contentScope = ps
             pairs.append(pair)
           }
         }

@@ -44,6 +44,11 @@ public struct TuningSetting: Sendable {
     .init(
       key: "request_timeout_seconds", flag: "request_timeout", value: .seconds(\.requestTimeout, 1...3600),
       help: "Seconds before one HTTP request is abandoned and retried."),
+    .init(
+      key: "max_content_bytes", flag: "max_content_bytes", value: .integer(\.maxContentBytes, 0...Int.max),
+      help:
+        "Bytes a run may read to compare content (verify: content), shared out between the worker processes; keys past it stay unverified; 0 for no cap."
+    ),
   ]
 
   /// The setting whose manifest key is `key`.

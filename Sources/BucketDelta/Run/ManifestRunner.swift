@@ -48,6 +48,7 @@ public struct ManifestRunner: Sendable {
       // Added only when not the seed's: checkpoints of runs at the defaults stay valid.
       + (pair.level != .default(deep: pair.check == .deep) ? ["verify=\(pair.level.rawValue)"] : [])
       + (pair.reportMatches ? ["report_matches"] : [])
+      + (pair.level == .content ? ["content_scope=\(pair.contentScope.rawValue)"] : [])
     return CheckpointStore(
       directory: stateDirectory, pair: pair.name, reportPath: reportPath(pair),
       fingerprint: CheckpointStore.fingerprint(parts))
@@ -102,6 +103,7 @@ public struct ManifestRunner: Sendable {
         maxAttempts: tuning.maxAttempts, logLevel: manifest.logLevel)
       config.requestTimeout = tuning.requestTimeout
       config.rateShare = rateShare
+      if tuning.maxContentBytes > 0 { config.contentBudget = Int64(tuning.maxContentBytes / tuning.numProcesses) }
       do {
         logger.info("Starting \(tuning.numProcesses) deep-check worker processes")
         let p = try WorkerPool(
@@ -166,9 +168,11 @@ public struct ManifestRunner: Sendable {
     func side(_ s: PairSide) -> WorkerSide {
       WorkerSide(endpoint: manifest.endpoints[s.endpoint]!, bucket: s.bucket, prefix: s.prefix)
     }
-    return WorkerPair(
+    var wp = WorkerPair(
       source: side(p.source), destination: side(p.destination), compareTags: p.compareObjectTags,
       deep: p.check == .deep, verify: p.level)
+    wp.contentScope = p.contentScope
+    return wp
   }
 
   private func runPair(
@@ -221,6 +225,7 @@ public struct ManifestRunner: Sendable {
       options.deep = pair.check == .deep
       options.verify = pair.level
       options.reportMatches = pair.reportMatches
+      options.contentScope = pair.contentScope
       options.maxQueueSize = manifest.tuning.maxQueueSize
       options.rangeListers = manifest.tuning.rangeListers
       options.checkpoint = store

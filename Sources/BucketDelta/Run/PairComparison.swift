@@ -27,6 +27,8 @@ public struct PairOptions: Sendable {
   public var verify: VerifyLevel?
   /// List identical keys in the report too (`report_matches`).
   public var reportMatches = false
+  /// Which keys `verify: content` reads.
+  public var contentScope = ContentScope.unverified
   /// Whether keys go through the worker pool: every key in both buckets for a deep check; for a shallow
   /// one, the keys the listings leave unverified when `verify` goes beyond ETags.
   var usesPool: Bool { deep || level > .etag }
@@ -193,6 +195,7 @@ public struct PairComparison {
       result.identical = base.identical ?? 0
       result.unverified = base.unverified ?? 0
       result.verifiedBy = base.verifiedBy ?? [:]
+      result.bytesRead = base.bytesRead ?? 0
     }
     var lastReport = Date()
     var watermark = base?.lastKey
@@ -205,6 +208,7 @@ public struct PairComparison {
         objectsProcessed: processed, onlyInSource: result.onlyInSource,
         onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
         identical: result.identical, unverified: result.unverified, verifiedBy: result.verifiedBy,
+        bytesRead: result.bytesRead,
         sortedSides: Side.inOrder(strategy.sorted).map(\.rawValue),
         singleStreamSides: Side.inOrder(strategy.singleStream).map(\.rawValue),
         rangeHandOffs: handOffs(upTo: mark),
@@ -249,6 +253,7 @@ public struct PairComparison {
         watermark = event.key
         let d = outcome
         if let by = d.verifiedBy { result.verifiedBy[by, default: 0] += 1 }
+        result.bytesRead += d.bytesRead
         var stop: KeyFailure?
         switch d.status {
         case .identical: result.identical += 1
@@ -298,8 +303,10 @@ public struct PairComparison {
       firstSeq += 1
       let listed = ShallowCheck.evaluate(event)
       // A deep check sends every key in both buckets to the workers; a shallow one only those the
-      // listings leave unverified, when HEADs may decide them.
-      if let pool, case .inBoth = event, options.deep || listed.status == .unverified {
+      // listings leave unverified, when HEADs may decide them, or every one of equal size when all
+      // content is to be read.
+      let readAll = options.level == .content && options.contentScope == .all && listed.verifiedBy != "size"
+      if let pool, case .inBoth = event, options.deep || listed.status == .unverified || readAll {
         window.add(seq: seq, event: event, outcome: nil)
         pool.submit(WorkItem(pair: pairIndex, seq: seq, key: event.key))
       } else {

@@ -42,9 +42,11 @@ final class ReorderWindow: @unchecked Sendable {
       entry.outcome = difference
     } else {
       let status: DifferenceStatus = !r.fields.isEmpty ? .different : r.reason != nil ? .unverified : .identical
-      entry.outcome = Difference(
+      var record = Difference(
         key: s.key, status: status, fields: r.fields, source: s, destination: d, sourceDetails: r.source,
         destinationDetails: r.destination, verifiedBy: r.verifiedBy, reason: r.reason)
+      record.bytesRead = r.bytesRead ?? 0
+      entry.outcome = record
     }
     entries[r.seq] = entry
     condition.broadcast()

@@ -41,6 +41,7 @@ public enum DeepCheckWorker {
       config.pairs.map { (factory.client($0.source.endpoint), factory.client($0.destination.endpoint)) }
     }
 
+    let budget = ContentBudget(bytes: config.contentBudget)
     let queue = WorkQueue()
     let outputLock = NSLock()
     for i in 0..<max(1, config.numConnections) {
@@ -52,7 +53,7 @@ public enum DeepCheckWorker {
           if pairClients.indices.contains(item.pair) {
             let (src, dst) = pairClients[item.pair]
             let before = src.stats.counts + dst.stats.counts
-            result = check(item, src: src, dst: dst, pair: config.pairs[item.pair])
+            result = check(item, src: src, dst: dst, pair: config.pairs[item.pair], budget: budget)
             result.counts = src.stats.counts + dst.stats.counts - before
           } else {
             result = WorkResult(
@@ -82,7 +83,9 @@ public enum DeepCheckWorker {
   /// The headers a HEAD answer keeps: the deep fields' and what the verification ladder reads.
   static let keptHeaders = DeepField.headerNames + ContentFacts.headerNames
 
-  static func check(_ item: WorkItem, src: S3Client, dst: S3Client, pair config: WorkerPair) -> WorkResult {
+  static func check(
+    _ item: WorkItem, src: S3Client, dst: S3Client, pair config: WorkerPair, budget: ContentBudget
+  ) -> WorkResult {
     var s: ObjectDetails?
     var d: ObjectDetails?
     var errors: [String] = []
@@ -124,6 +127,36 @@ public enum DeepCheckWorker {
         // The layout stays unknown: the key stays unverified, which is the honest verdict.
       }
     }
+    var bytesRead: Int64 = 0
+    if config.verify == .content, sc.size == dc.size, content.isUnverified || config.contentScope == .all {
+      do {
+        // Part 1's size makes a multipart ETag recomputable from the bytes (one side read instead of two).
+        if ETagShape(sc.etag).parts != nil, sc.facts?.firstPartSize == nil {
+          sc.facts?.firstPartSize = try src.firstPartSize(bucket: config.source.bucket, key: sourceKey)
+        }
+        if ETagShape(dc.etag).parts != nil, dc.facts?.firstPartSize == nil {
+          dc.facts?.firstPartSize = try dst.firstPartSize(bucket: config.destination.bucket, key: destinationKey)
+        }
+        let (read, n) = try ContentRead.decide(
+          source: .init(client: src, bucket: config.source.bucket, key: sourceKey, copy: sc),
+          destination: .init(client: dst, bucket: config.destination.bucket, key: destinationKey, copy: dc),
+          reserve: budget.reserve)
+        bytesRead = n
+        if case .unverified(let why) = read, case .unverified(let before) = content {
+          content = .unverified(reason: before + "; " + why)
+        } else if !read.isUnverified {
+          content = read
+        }
+      } catch {
+        let atDestination =
+          error.endpoint == dst.endpoint.description && error.bucket == config.destination.bucket
+          && error.key == destinationKey
+        failed(atDestination ? .destination : .source, error)
+        return WorkResult(
+          pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: errors.joined(separator: "; "),
+          failures: failures)
+      }
+    }
     let record = Difference.inBoth(
       ListedObject(key: item.key, etag: s.etag, size: s.size ?? -1, lastModified: ""),
       ListedObject(key: item.key, etag: d.etag, size: d.size ?? -1, lastModified: ""), fields: fields,
@@ -133,7 +166,7 @@ public enum DeepCheckWorker {
     let show = record.status != .identical
     return WorkResult(
       pair: item.pair, seq: item.seq, fields: record.fields, source: show ? s : nil, destination: show ? d : nil,
-      error: nil, verifiedBy: record.verifiedBy, reason: record.reason)
+      error: nil, verifiedBy: record.verifiedBy, reason: record.reason, bytesRead: bytesRead)
   }
 }
 
