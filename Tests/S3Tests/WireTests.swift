@@ -201,3 +201,50 @@ private func botocoreSignatures(keys: [String], endpoint: String) throws -> [Ora
   guard p.terminationStatus == 0 else { throw POSIXError(.EIO) }
   return try JSONDecoder().decode([OracleRow].self, from: data)
 }
+
+extension WireTests {
+  @Test(
+    "An endpoint that refuses x-amz-checksum-mode (400 to such a HEAD) is asked without it, once, then never again"
+  )
+  func checksumModeRefused() throws {
+    let server = try RecordingServer { head in
+      head.lowercased().contains("x-amz-checksum-mode:")
+        ? "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" : okHead
+    }
+    let c = try client(port: server.port)
+    for key in ["k1", "k2", "k3"] {
+      let details = try c.objectDetails(bucket: "bkt", key: key, tags: false, headers: [], checksums: true)
+      #expect(details.etag == "e1")
+    }
+    let asked = server.requests.indices.map { server.header("x-amz-checksum-mode", request: $0) }
+    // the first HEAD asks and is refused, its retry does not; later HEADs never ask
+    #expect(asked == ["ENABLED", nil, nil, nil])
+    // the header is signed like every other (the server may check it)
+    #expect(server.header("authorization", request: 0)?.contains("x-amz-checksum-mode") == true)
+  }
+
+  @Test("GetObject streams the body to the sink, restarting it on a retry, and refuses a short body")
+  func streamedGet() throws {
+    let body = String(repeating: "0123456789", count: 1000)
+    let attempt = NSLock()
+    nonisolated(unsafe) var n = 0
+    let server = try RecordingServer { _ in
+      let i = attempt.withLock {
+        n += 1
+        return n
+      }
+      // first answer: a 503; then the body
+      return i == 1
+        ? "HTTP/1.1 503 Slow Down\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        : "HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+    }
+    let c = try client(port: server.port, attempts: 3)
+    nonisolated(unsafe) var received: [UInt8] = []
+    let sink = BodySink(consume: { received += $0 }, restart: { received = [] })
+    #expect(try c.getObject(bucket: "bkt", key: "k", into: sink, expectedSize: 10_000) == 10_000)
+    #expect(received == Array(body.utf8))
+    #expect(server.requests.count == 2)
+    // an object that no longer has the size the HEAD said: an error, never a verdict on part of it
+    #expect(throws: S3Error.self) { try c.getObject(bucket: "bkt", key: "k", into: sink, expectedSize: 10_001) }
+  }
+}
