@@ -61,6 +61,29 @@ struct CIOutputTests {
     #expect(metrics.contains("bucket_delta_last_success_timestamp_seconds{pair=\"allowed\"} 1000.000\n"))
   }
 
+  @Test("An unverified pair is a JUnit failure of type unverified; the metrics count its unverified objects")
+  func unverifiedPairs() {
+    var p = pair("rechunked", .unverified)
+    p.unverified = 3
+    p.verify = "etag"
+    p.bytes_read = 42
+    let xml = JUnitReport.xml(summary([p, pair("same", .identical)], exit: 3)) { _ in
+      ["Unverified Key: k, Reasons: ['multipart ETags with different part counts (6 vs 4)']"]
+    }
+    #expect(xml.contains("tests=\"2\" failures=\"1\" errors=\"0\""))
+    #expect(
+      xml.contains(
+        "<failure type=\"unverified\" message=\"10 objects compared: 0 only in source, 0 only in destination, 0 different, 0 errors, 3 unverified (verify: etag)\">"
+      ))
+    #expect(xml.contains("multipart ETags with different part counts (6 vs 4)"))
+    let metrics = PrometheusMetrics.text(
+      summary([p], exit: 3), finishedAt: Date(timeIntervalSince1970: 1000), previous: nil)
+    #expect(metrics.contains("bucket_delta_unverified{pair=\"rechunked\"} 3\n"))
+    #expect(metrics.contains("bucket_delta_bytes_read{pair=\"rechunked\"} 42\n"))
+    #expect(metrics.contains("bucket_delta_pair_status{pair=\"rechunked\",status=\"unverified\"} 1\n"))
+    #expect(metrics.contains("bucket_delta_exit_code 3\n"))
+  }
+
   @Test("Summary timestamps: ISO 8601 in UTC, seconds, zero-padded")
   func timestamps() {
     #expect(isoTimestamp(Date(timeIntervalSince1970: 1_764_131_045)) == "2025-11-26T04:24:05Z")
