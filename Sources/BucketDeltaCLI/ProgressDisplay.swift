@@ -132,8 +132,13 @@ public final class ProgressDisplay: ProgressReporter, @unchecked Sendable {
       let percent = min(99, s.compared * 100 / expected)
       estimate = "\(percent)%, ETA \(clock(Double(remaining) / rate))"
     }
+    // Content reads (verify: content): the bytes read and their rate.
+    let reading =
+      s.bytesRead > 0
+      ? ", read \(grouped(Int(s.bytesRead >> 20))) MiB at \(grouped(Int((Double(s.bytesRead) / 1_048_576 / max(elapsed, 0.001)).rounded()))) MiB/s"
+      : ""
     var text =
-      "\(shortName): \(estimate), compared \(grouped(s.compared)), \(grouped(s.differences)) differences, \(grouped(Int(rate.rounded()))) obj/s, listed \(grouped(s.listedSource))\(s.sourceListed ? "" : "+") | \(grouped(s.listedDestination))\(s.destinationListed ? "" : "+"), elapsed \(clock(elapsed))"
+      "\(shortName): \(estimate), compared \(grouped(s.compared)), \(grouped(s.differences)) differences, \(grouped(Int(rate.rounded()))) obj/s\(reading), listed \(grouped(s.listedSource))\(s.sourceListed ? "" : "+") | \(grouped(s.listedDestination))\(s.destinationListed ? "" : "+"), elapsed \(clock(elapsed))"
     if text.count > width - 1 { text = String(text.prefix(max(10, width - 2))) + "~" }
     return text
   }

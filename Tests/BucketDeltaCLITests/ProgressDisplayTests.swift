@@ -22,5 +22,7 @@ struct ProgressDisplayTests {
     #expect(ProgressDisplay.line(name: "p", s, elapsed: 10).hasPrefix("p: 25%, ETA 0:00:30,"))
     let cut = ProgressDisplay.line(name: String(repeating: "n", count: 50), s, elapsed: 10, width: 40)
     #expect(cut.count == 39 && cut.hasSuffix("~") && cut.hasPrefix(String(repeating: "n", count: 31) + "~:"))
+    s.bytesRead = 300 << 20
+    #expect(ProgressDisplay.line(name: "p", s, elapsed: 10).contains(" 50 obj/s, read 300 MiB at 30 MiB/s, listed"))
   }
 }

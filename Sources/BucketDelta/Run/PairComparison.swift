@@ -284,7 +284,8 @@ public struct PairComparison {
             failure: stop, bucket: target.bucket, endpoint: target.client.endpoint.description,
             firstKey: tally.firstKey(stop) ?? d.key, count: FailureTally.deniedLimit)
         }
-        options.progress?.compared(total: result.objectsProcessed, differences: result.objectsWithDifferences)
+        options.progress?.compared(
+          total: result.objectsProcessed, differences: result.objectsWithDifferences, bytesRead: result.bytesRead)
         if result.objectsProcessed % options.numObjectsReport == 0 {
           let now = Date()
           logger.info(

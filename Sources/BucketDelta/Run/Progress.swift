@@ -20,6 +20,8 @@ public final class PairProgress: @unchecked Sendable {
     public var destinationListed = false
     public var compared = 0
     public var differences = 0
+    /// Bytes of content read (`verify: content`).
+    public var bytesRead: Int64 = 0
     /// Objects the previous complete run of this pair compared, if known.
     public var previousTotal: Int?
     public init() {}
@@ -46,10 +48,11 @@ public final class PairProgress: @unchecked Sendable {
     }
   }
 
-  func compared(total: Int, differences: Int) {
+  func compared(total: Int, differences: Int, bytesRead: Int64 = 0) {
     lock.withLock {
       state.compared = total
       state.differences = differences
+      state.bytesRead = bytesRead
     }
   }
 
