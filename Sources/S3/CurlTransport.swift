@@ -115,6 +115,9 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     list = curl_slist_append(list, "Expect:")
     transfer.headerList = list
     _ = bd_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(list))
+    // Object content streams in 512 KiB reads instead of curl's 16 KiB: fewer callbacks and recv calls
+    // (measured on a 2 GB content check: see ContentRead).
+    if r.bodySink != nil { _ = bd_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, 512 * 1024) }
     _ = bd_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback)
     _ = bd_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, ctx)
     _ = bd_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback)

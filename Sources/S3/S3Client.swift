@@ -229,11 +229,14 @@ extension S3Client {
 
   /// GetObject, the body streamed into `sink` (never held whole); returns the bytes streamed, checked
   /// against the answer's Content-Length and `expectedSize`. A retried attempt streams from the start.
+  /// With `ifMatch` (an unquoted ETag), an object replaced since is refused by the server (412).
   @discardableResult
-  public func getObject(bucket: String, key: String, into sink: BodySink, expectedSize: Int64) throws(S3Error) -> Int64
-  {
+  public func getObject(
+    bucket: String, key: String, into sink: BodySink, expectedSize: Int64, ifMatch etag: String? = nil
+  ) throws(S3Error) -> Int64 {
     let (response, attempts) = try execute(
-      operation: "GetObject", method: "GET", bucket: bucket, key: key, query: [], bodySink: sink)
+      operation: "GetObject", method: "GET", bucket: bucket, key: key, query: [],
+      headers: etag.map { [("if-match", "\"\($0)\"")] } ?? [], bodySink: sink)
     let announced = response.header("content-length").flatMap { Int64($0) }
     guard sink.count == expectedSize, announced == nil || announced == sink.count else {
       throw S3Error(
