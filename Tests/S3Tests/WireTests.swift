@@ -241,9 +241,12 @@ extension WireTests {
     let c = try client(port: server.port, attempts: 3)
     nonisolated(unsafe) var received: [UInt8] = []
     let sink = BodySink(consume: { received += $0 }, restart: { received = [] })
-    #expect(try c.getObject(bucket: "bkt", key: "k", into: sink, expectedSize: 10_000) == 10_000)
+    #expect(try c.getObject(bucket: "bkt", key: "k", into: sink, expectedSize: 10_000, ifMatch: "e1") == 10_000)
     #expect(received == Array(body.utf8))
     #expect(server.requests.count == 2)
+    // pinned to the ETag the HEAD saw, on every attempt, and signed
+    #expect(server.header("if-match", request: 0) == "\"e1\"" && server.header("if-match", request: 1) == "\"e1\"")
+    #expect(server.header("authorization", request: 1)?.contains("if-match") == true)
     // an object that no longer has the size the HEAD said: an error, never a verdict on part of it
     #expect(throws: S3Error.self) { try c.getObject(bucket: "bkt", key: "k", into: sink, expectedSize: 10_001) }
   }
