@@ -83,6 +83,39 @@ struct ManifestTests {
     #expect(m.pairs[0].source.prefix == "p/")
   }
 
+  @Test("Verification settings: defaults by check depth, overridden per pair; a bad level names the choices")
+  func verification() throws {
+    let m = try decode(
+      """
+      version: 1
+      endpoints:
+        a: { url: http://h:1, access_key_env: AK, secret_key_env: SK }
+      defaults: { report_matches: true, tuning: { max_content_bytes: 1000000 } }
+      pairs:
+        - { name: s, source: { endpoint: a, bucket: s }, destination: { endpoint: a, bucket: d } }
+        - { name: d, check: deep, source: { endpoint: a, bucket: s }, destination: { endpoint: a, bucket: d } }
+        - name: c
+          verify: content
+          content_scope: all
+          report_matches: false
+          source: { endpoint: a, bucket: s }
+          destination: { endpoint: a, bucket: d }
+      """)
+    #expect(m.pairs.map(\.level) == [.etag, .checksum, .content])
+    #expect(m.pairs.map(\.contentScope) == [.unverified, .unverified, .all])
+    #expect(m.pairs.map(\.reportMatches) == [true, true, false])
+    #expect(m.tuning.maxContentBytes == 1_000_000)
+    let p = problems(
+      """
+      version: 1
+      endpoints:
+        a: { url: http://h:1, access_key_env: AK, secret_key_env: SK }
+      pairs:
+        - { name: s, verify: md5, source: { endpoint: a, bucket: s }, destination: { endpoint: a, bucket: d } }
+      """)
+    #expect(p == ["m.yaml:5:24: error: pairs[0].verify: must be one of etag, checksum, content, got 'md5'"])
+  }
+
   @Test("Every problem is reported at once, each with its line and column")
   func allErrors() {
     let p = problems(
