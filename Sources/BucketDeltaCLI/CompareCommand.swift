@@ -123,6 +123,16 @@ public struct CompareCommand: ParsableCommand {
     name: .customLong("destination_addressing_style"),
     help: "Bucket addressing of the destination (overrides --addressing_style).")
   var destinationAddressingStyle: AddressingStyle?
+  @Option(
+    name: .customLong("source_tagging_count_header"),
+    help:
+      "auto, trust or ignore: whether the source's x-amz-tagging-count on HEAD may stand in for GetObjectTagging (auto: on Amazon S3, or once the endpoint has sent it)."
+  )
+  var sourceTaggingCountHeader: TaggingCountMode = .auto
+  @Option(
+    name: .customLong("destination_tagging_count_header"),
+    help: "The same for the destination.")
+  var destinationTaggingCountHeader: TaggingCountMode = .auto
   @Option(name: .customLong("log_level"), help: "Log verbosity: DEBUG, INFO, WARN or ERROR.")
   var logLevel: LogLevel = .INFO
   @OptionGroup var options: RunOptions
@@ -178,6 +188,7 @@ extension ReportFormat: ExpressibleByArgument {}
 extension AddressingStyle: ExpressibleByArgument {}
 extension VerifyLevel: ExpressibleByArgument {}
 extension ContentScope: ExpressibleByArgument {}
+extension TaggingCountMode: ExpressibleByArgument {}
 
 extension LogLevel: ExpressibleByArgument {
   public init?(argument: String) {

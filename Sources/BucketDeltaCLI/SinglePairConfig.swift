@@ -81,9 +81,10 @@ extension CompareCommand {
         }
       }
       guard ok, let ep, let credentials else { return nil }
-      let config = EndpointConfig(
+      var config = EndpointConfig(
         name: name, url: endpoint!, endpoint: ep, credentials: credentials, credentialSource: source,
         tls: .fromEnvironment(environment))
+      config.taggingCountHeader = name == "source" ? sourceTaggingCountHeader : destinationTaggingCountHeader
       return SideConfig(bucket: b, endpoint: config, prefix: prefix)
     }
 

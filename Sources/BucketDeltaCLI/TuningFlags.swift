@@ -18,6 +18,7 @@ struct TuningFlags: ParsableArguments {
   @Option(name: name("parallel_pairs"), help: help("parallel_pairs")) var parallelPairs: Int?
   @Option(name: name("request_timeout_seconds"), help: help("request_timeout_seconds")) var requestTimeout: Double?
   @Option(name: name("max_content_bytes"), help: help("max_content_bytes")) var maxContentBytes: Int?
+  @Option(name: name("tagging_count_sample"), help: help("tagging_count_sample")) var taggingCountSample: Int?
 
   /// The values given, by manifest key.
   private var given: [(String, Double?)] {
@@ -27,6 +28,7 @@ struct TuningFlags: ParsableArguments {
       ("list_page_size", listPageSize.map(Double.init)), ("range_listers", rangeListers.map(Double.init)),
       ("max_attempts", maxAttempts.map(Double.init)), ("parallel_pairs", parallelPairs.map(Double.init)),
       ("request_timeout_seconds", requestTimeout), ("max_content_bytes", maxContentBytes.map(Double.init)),
+      ("tagging_count_sample", taggingCountSample.map(Double.init)),
     ]
   }
 

@@ -7,11 +7,12 @@ final class FaultProxy {
   let url: String
   let portFile: String
 
-  init(upstream: String, rates: [String: Double], seed: Int = 1) throws {
+  init(upstream: String, rates: [String: Double], seed: Int = 1, stripTaggingCount: String? = nil) throws {
     portFile = try temporaryDirectory().appendingPathComponent("port").path
     server = try FixtureServer(
       script: "fault_proxy.py",
-      arguments: [upstream, portFile, "--seed", String(seed)] + rates.flatMap { ["--\($0.key)", String($0.value)] },
+      arguments: [upstream, portFile, "--seed", String(seed)] + rates.flatMap { ["--\($0.key)", String($0.value)] }
+        + (stripTaggingCount.map { ["--strip-tagging-count", $0] } ?? []),
       portFile: portFile)
     url = "http://127.0.0.1:\(server.port)"
   }

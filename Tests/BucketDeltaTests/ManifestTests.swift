@@ -146,7 +146,7 @@ struct ManifestTests {
         "m.yaml:6:10: error: defaults.check: must be one of shallow, deep, got 'medium'",
         "m.yaml:7:24: error: defaults.compare_object_tags: must be true or false, got the string \"true\"",
         "m.yaml:8:28: error: defaults.tuning.num_processes: must be an integer, got 'zero'",
-        "m.yaml:8:34: error: defaults.tuning.colour: unknown key (expected one of: list_page_size, max_attempts, max_content_bytes, max_queue_size, num_connections, num_objects_report, num_processes, parallel_pairs, range_listers, request_timeout_seconds)",
+        "m.yaml:8:34: error: defaults.tuning.colour: unknown key (expected one of: list_page_size, max_attempts, max_content_bytes, max_queue_size, num_connections, num_objects_report, num_processes, parallel_pairs, range_listers, request_timeout_seconds, tagging_count_sample)",
         "m.yaml:8:64: error: defaults.tuning.list_page_size: must be between 1 and 1000, got 5000",
         "m.yaml:12:30: error: pairs[0].destination.endpoint: 'nowhere' is not defined under endpoints (defined: prod, bk)",
         "m.yaml:13:11: error: pairs[1].name: 'a' is already the name of the pair at line 10",

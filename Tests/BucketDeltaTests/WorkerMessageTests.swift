@@ -21,7 +21,7 @@ struct WorkerMessageTests {
       pair: 2, seq: 123_456_789, fields: [], source: nil, destination: nil, error: nil, counts: counts,
       verifiedBy: "checksum:CRC32-composite")
     let (line, back) = try roundTrip(r)
-    #expect(String(decoding: line, as: UTF8.self) == "=2 123456789 7 3 1 checksum:CRC32-composite")
+    #expect(String(decoding: line, as: UTF8.self) == "=2 123456789 7 3 1 checksum:CRC32-composite 0 0")
     #expect(back.pair == 2 && back.seq == 123_456_789 && back.counts == counts)
     #expect(back.verifiedBy == "checksum:CRC32-composite" && back.reason == nil)
     #expect(back.fields.isEmpty && back.error == nil && back.source == nil && back.destination == nil)

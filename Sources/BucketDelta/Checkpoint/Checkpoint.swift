@@ -23,6 +23,7 @@ public struct Checkpoint: Codable, Sendable, Equatable {
   /// Keys decided per method, as in the summary's `verified_by`.
   public var verifiedBy: [String: Int]? = nil
   public var bytesRead: Int64? = nil
+  public var tagFetchesSaved: Int? = nil
   /// Sides found out of byte order: they are listed whole and sorted again on resume.
   public var sortedSides: [String]
   /// Sides whose key ranges did not join up: listed as one stream again on resume.
@@ -45,6 +46,7 @@ public struct Checkpoint: Codable, Sendable, Equatable {
     case different, errors, identical, unverified
     case verifiedBy = "verified_by"
     case bytesRead = "bytes_read"
+    case tagFetchesSaved = "tag_fetches_saved"
     case sortedSides = "sorted_sides"
     case singleStreamSides = "single_stream_sides"
     case rangeHandOffs = "range_hand_offs"

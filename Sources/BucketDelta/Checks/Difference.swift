@@ -50,6 +50,8 @@ public struct Difference: Sendable {
   public var reason: String?
   /// Bytes of content read to decide this key.
   public var bytesRead: Int64 = 0
+  /// GetObjectTagging requests the HEADs made unnecessary.
+  public var tagFetchesSaved = 0
   /// With `.error`: the cause on each side that failed (for counting, never reported per key).
   public var failures: [KeyFailure] = []
 

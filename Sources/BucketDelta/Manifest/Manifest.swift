@@ -22,6 +22,8 @@ public struct EndpointConfig: Sendable, Codable {
   public var tls: TLSSettings
   /// The environment variables the credentials were read from (`*_env`): withheld from the workers.
   public var credentialVariables: [String] = []
+  /// Whether its `x-amz-tagging-count` may stand in for GetObjectTagging (`tagging_count_header`).
+  public var taggingCountHeader = TaggingCountMode.auto
 
   public var region: String { endpoint.region }
   public var addressing: AddressingStyle { endpoint.addressing }
@@ -68,6 +70,8 @@ public struct Tuning: Sendable, Equatable {
   public var requestTimeout: Double = ClientOptions.defaultRequestTimeout
   /// Bytes a run may read to compare content (`verify: content`); 0: no cap.
   public var maxContentBytes = 0
+  /// Every this many deep-checked keys, tags are fetched although the HEADs say there are none.
+  public var taggingCountSample = 1000
   public init() {}
 }
 

@@ -225,7 +225,7 @@ public struct ManifestDecoder {
       node, path,
       allowed: [
         "url", "region", "addressing_style", "access_key_env", "secret_key_env", "session_token_env", "profile",
-        "max_requests_per_second", "ca_bundle", "insecure_skip_tls_verify",
+        "max_requests_per_second", "ca_bundle", "insecure_skip_tls_verify", "tagging_count_header",
       ],
       ignoring: ["access_key", "secret_key", "session_token", "secret_access_key", "access_key_id"])
     guard case .mapping = node else { return nil }
@@ -280,6 +280,11 @@ public struct ManifestDecoder {
       name: name, url: url, endpoint: parsed, credentials: credentials.credentials,
       credentialSource: credentials.source, maxRequestsPerSecond: rate, tls: tls)
     config.credentialVariables = [request.accessKeyEnv, request.secretKeyEnv, request.sessionTokenEnv].compactMap { $0 }
+    if let t = f["tagging_count_header"],
+      let v = enumValue(t, "\(path).tagging_count_header", TaggingCountMode.self)
+    {
+      config.taggingCountHeader = v
+    }
     return config
   }
 

@@ -49,6 +49,11 @@ public struct TuningSetting: Sendable {
       help:
         "Bytes a run may read to compare content (verify: content), shared out between the worker processes; keys past it stay unverified; 0 for no cap."
     ),
+    .init(
+      key: "tagging_count_sample", flag: "tagging_count_sample", value: .integer(\.taggingCountSample, 1...Int.max),
+      help:
+        "While x-amz-tagging-count is trusted, fetch the tags of every Nth object anyway and check the header against them."
+    ),
   ]
 
   /// The setting whose manifest key is `key`.

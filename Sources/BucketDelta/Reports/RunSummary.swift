@@ -41,6 +41,10 @@ public struct PairSummary: Codable, Sendable {
   public var verified_by: [String: Int] = [:]
   /// Bytes read from the buckets to compare content.
   public var bytes_read: Int64 = 0
+  /// GetObjectTagging requests not sent because both HEADs said "no tags" (`tagging_count_header`).
+  public var tag_fetches_saved: Int = 0
+  /// HTTP requests per object compared (listings included).
+  public var requests_per_object: Double = 0
   public var errors: Int
   public var duration_seconds: Double
   public var objects_per_second: Double

@@ -80,6 +80,23 @@ public struct ManifestRunner: Sendable {
           "INSECURE: TLS certificates of endpoint \(name) (\(ep.url)) are NOT verified (insecure_skip_tls_verify): anyone on the network path can impersonate it"
         )
       }
+      if manifest.pairs.contains(where: {
+        $0.check == .deep && $0.compareObjectTags && [$0.source.endpoint, $0.destination.endpoint].contains(name)
+      }) {
+        let why: String
+        switch ep.taggingCountHeader {
+        case .trust: why = "trusted (tagging_count_header: trust)"
+        case .ignore: why = "ignored: tags are fetched for every object (tagging_count_header: ignore)"
+        case .auto:
+          why =
+            TaggingCountPolicy.isAmazonS3(ep)
+            ? "trusted (auto: an Amazon S3 host)"
+            : "trusted once the endpoint has sent it with tags that match (auto: not an Amazon S3 host)"
+        }
+        logger.info(
+          "Endpoint \(name): x-amz-tagging-count \(why)\(ep.taggingCountHeader == .ignore ? "" : "; tags fetched anyway for every \(tuning.taggingCountSample)th object to check it")"
+        )
+      }
       if let cap = ep.maxRequestsPerSecond {
         logger.info("Endpoint \(name): at most \(cap) requests/second in all")
       }
@@ -103,6 +120,7 @@ public struct ManifestRunner: Sendable {
         maxAttempts: tuning.maxAttempts, logLevel: manifest.logLevel)
       config.requestTimeout = tuning.requestTimeout
       config.rateShare = rateShare
+      config.taggingCountSample = tuning.taggingCountSample
       if tuning.maxContentBytes > 0 { config.contentBudget = Int64(tuning.maxContentBytes / tuning.numProcesses) }
       do {
         logger.info("Starting \(tuning.numProcesses) deep-check worker processes")
@@ -273,6 +291,7 @@ public struct ManifestRunner: Sendable {
     summary.verify = pair.level.rawValue
     summary.verified_by = result.verifiedBy
     summary.bytes_read = result.bytesRead
+    summary.tag_fetches_saved = result.tagFetchesSaved
     summary.errors = result.errors
     summary.duration_seconds = (elapsed * 1000).rounded() / 1000
     summary.objects_per_second = elapsed > 0 ? (Double(result.objectsProcessed) / elapsed * 100).rounded() / 100 : 0
@@ -283,6 +302,9 @@ public struct ManifestRunner: Sendable {
     summary.requests = counts.requests
     summary.retries = counts.retries
     summary.throttled = counts.throttled
+    summary.requests_per_object =
+      result.objectsProcessed > 0
+      ? (Double(counts.requests) / Double(result.objectsProcessed) * 1000).rounded() / 1000 : 0
     warnings = result.warnings + warnings
     summary.warnings = warnings.isEmpty ? nil : warnings
     if summary.error == nil { store.saveObjectCount(result.objectsProcessed) }

@@ -46,6 +46,7 @@ final class ReorderWindow: @unchecked Sendable {
         key: s.key, status: status, fields: r.fields, source: s, destination: d, sourceDetails: r.source,
         destinationDetails: r.destination, verifiedBy: r.verifiedBy, reason: r.reason)
       record.bytesRead = r.bytesRead ?? 0
+      record.tagFetchesSaved = r.tagFetchesSaved ?? 0
       entry.outcome = record
     }
     entries[r.seq] = entry

@@ -42,6 +42,7 @@ public enum DeepCheckWorker {
     }
 
     let budget = ContentBudget(bytes: config.contentBudget)
+    let tagging = TaggingCountPolicy(sample: config.taggingCountSample)
     let queue = WorkQueue()
     let outputLock = NSLock()
     for i in 0..<max(1, config.numConnections) {
@@ -53,7 +54,8 @@ public enum DeepCheckWorker {
           if pairClients.indices.contains(item.pair) {
             let (src, dst) = pairClients[item.pair]
             let before = src.stats.counts + dst.stats.counts
-            result = check(item, src: src, dst: dst, pair: config.pairs[item.pair], budget: budget)
+            result = check(
+              item, src: src, dst: dst, pair: config.pairs[item.pair], budget: budget, tagging: tagging)
             result.counts = src.stats.counts + dst.stats.counts - before
           } else {
             result = WorkResult(
@@ -81,10 +83,11 @@ public enum DeepCheckWorker {
   }
 
   /// The headers a HEAD answer keeps: the deep fields' and what the verification ladder reads.
-  static let keptHeaders = DeepField.headerNames + ContentFacts.headerNames
+  static let keptHeaders = DeepField.headerNames + ContentFacts.headerNames + [TaggingCountPolicy.header]
 
   static func check(
-    _ item: WorkItem, src: S3Client, dst: S3Client, pair config: WorkerPair, budget: ContentBudget
+    _ item: WorkItem, src: S3Client, dst: S3Client, pair config: WorkerPair, budget: ContentBudget,
+    tagging: TaggingCountPolicy = TaggingCountPolicy(sample: 1)
   ) -> WorkResult {
     var s: ObjectDetails?
     var d: ObjectDetails?
@@ -100,17 +103,58 @@ public enum DeepCheckWorker {
     }
     do {
       s = try src.objectDetails(
-        bucket: config.source.bucket, key: sourceKey, tags: tags, headers: keptHeaders, checksums: checksums)
+        bucket: config.source.bucket, key: sourceKey, tags: false, headers: keptHeaders, checksums: checksums)
     } catch { failed(.source, error) }
     do {
       d = try dst.objectDetails(
-        bucket: config.destination.bucket, key: destinationKey, tags: tags, headers: keptHeaders,
+        bucket: config.destination.bucket, key: destinationKey, tags: false, headers: keptHeaders,
         checksums: checksums)
     } catch { failed(.destination, error) }
-    guard let s, let d else {
+    guard var s, var d else {
       return WorkResult(
         pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: errors.joined(separator: "; "),
         failures: failures)
+    }
+    var tagFetchesSaved = 0
+    if tags {
+      // GetObjectTagging only where a HEAD reports tags, unless a side's header is not trusted (yet), or
+      // the key is in the sample that checks the headers against the tags.
+      let counts = (TaggingCountPolicy.count(s), TaggingCountPolicy.count(d))
+      let trusted = (tagging.trusts(config.source.endpoint), tagging.trusts(config.destination.endpoint))
+      let fetch =
+        !(trusted.0 && trusted.1) || (counts.0 ?? 0) > 0 || (counts.1 ?? 0) > 0 || tagging.nextIsSample()
+      if fetch {
+        do {
+          s.tags = try src.getObjectTagging(bucket: config.source.bucket, key: sourceKey)
+        } catch { failed(.source, error) }
+        do {
+          d.tags = try dst.getObjectTagging(bucket: config.destination.bucket, key: destinationKey)
+        } catch { failed(.destination, error) }
+        guard failures.isEmpty else {
+          return WorkResult(
+            pair: item.pair, seq: item.seq, fields: [], source: s, destination: d,
+            error: errors.joined(separator: "; "), failures: failures)
+        }
+        for (side, endpoint, count, details, trust) in [
+          (Side.source, config.source.endpoint, counts.0, s, trusted.0),
+          (.destination, config.destination.endpoint, counts.1, d, trusted.1),
+        ] where !tagging.observe(endpoint, count: count, tags: details.tags, trusted: trust) {
+          let mismatch = TaggingCountMismatch(
+            endpoint: endpoint.name, key: item.key,
+            detail:
+              "the HEAD said \(count.map { "\($0) tags" } ?? "no tags (no header)"), GetObjectTagging returned \(details.tags?.count ?? 0)"
+          )
+          return WorkResult(
+            pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: mismatch.description,
+            failures: [
+              KeyFailure(side: side.rawValue, operation: "HeadObject", kind: KeyFailure.taggingCountMismatch)
+            ])
+        }
+      } else {
+        s.tags = [:]
+        d.tags = [:]
+        tagFetchesSaved = 2
+      }
     }
     let fields = config.deep ? DeepCheck.compare(s, d, compareTags: config.compareTags) : []
     var sc = ContentCheck.Copy(size: s.size ?? -1, etag: s.etag, facts: ContentFacts(headers: s.headers))
@@ -166,7 +210,8 @@ public enum DeepCheckWorker {
     let show = record.status != .identical
     return WorkResult(
       pair: item.pair, seq: item.seq, fields: record.fields, source: show ? s : nil, destination: show ? d : nil,
-      error: nil, verifiedBy: record.verifiedBy, reason: record.reason, bytesRead: bytesRead)
+      error: nil, verifiedBy: record.verifiedBy, reason: record.reason, bytesRead: bytesRead,
+      tagFetchesSaved: tagFetchesSaved)
   }
 }
 
