@@ -19,6 +19,8 @@ ap.add_argument('--procs', type=int, default=4)
 ap.add_argument('--threads', type=int, default=8)
 ap.add_argument('--key-style', choices=['tree', 'flat'], default='tree',
                 help='tree: dNN/eNN/obj-N.bin (1,024 directories); flat: obj-N.bin (one directory)')
+ap.add_argument('--tagged-percent', type=int, default=100,
+                help='objects that carry tags (the rest have none; planted tag differences fall on tagged ones)')
 ap.add_argument('--single', action='store_true', help='fill bucket A only, no planted differences (compare it with itself)')
 a = ap.parse_args()
 AK, SK = os.environ['BD_S3_ACCESS_KEY'], os.environ['BD_S3_SECRET_KEY']
@@ -72,10 +74,13 @@ def spec(i):
         key = f'obj-{i:09d}.bin'
     body = bytes(r.randrange(256) for _ in range(r.randrange(101)))
     meta = {'x-amz-meta-team': r.choice(['alpha', 'beta', 'gamma']), 'content-type': 'application/octet-stream'}
-    tags = f'n={i % 7}'
+    tagged = i % 100 < a.tagged_percent
+    tags = {'x-amz-tagging': f'n={i % 7}'} if tagged else {}
     kind = KINDS[r.randrange(len(KINDS))] if r.random() < 0.06 else None
-    A = (body, dict(meta, **{'x-amz-tagging': tags}))
-    B = (body, dict(meta, **{'x-amz-tagging': tags}))
+    if kind == 'tags' and not tagged:
+        kind = 'meta'
+    A = (body, dict(meta, **tags))
+    B = (body, dict(meta, **tags))
     if kind == 'only_a':
         B = None
     elif kind == 'only_b':
