@@ -35,7 +35,8 @@ func comparableSummary(_ path: String) throws -> String {
   top["pairs"] = (json["pairs"] as? [[String: Any]] ?? []).map { p in
     var p = p
     for k in [
-      "duration_seconds", "objects_per_second", "resumed", "worker_restarts", "report", "requests", "requests_per_object", "retries",
+      "duration_seconds", "objects_per_second", "resumed", "worker_restarts", "report", "requests",
+      "requests_per_object", "retries",
       "throttled",
     ] { p[k] = nil }
     return p
