@@ -12,8 +12,11 @@ deps:
 build: deps
 	swift build
 
+# The release binary carries the Swift runtime and Foundation (--static-swift-stdlib): each worker process
+# starts without loading their shared libraries, and the binary runs where only libcurl, libyaml and
+# OpenSSL are installed.
 release: deps
-	swift build -c release
+	swift build -c release --static-swift-stdlib
 
 test: deps
 	@scripts/run-tests.sh
@@ -31,8 +34,8 @@ demo: deps
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	install -m 0755 "$$(swift build -c release --show-bin-path)/bucket-delta" $(DESTDIR)$(PREFIX)/bin/bucket-delta
-	bin="$$(swift build -c release --show-bin-path)/bucket-delta"; \
+	install -m 0755 "$$(swift build -c release --static-swift-stdlib --show-bin-path)/bucket-delta" $(DESTDIR)$(PREFIX)/bin/bucket-delta
+	bin="$$(swift build -c release --static-swift-stdlib --show-bin-path)/bucket-delta"; \
 	  "$$bin" --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/bucket-delta; \
 	  "$$bin" --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_bucket-delta; \
 	  "$$bin" --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/bucket-delta.fish

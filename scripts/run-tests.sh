@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # CI also proves that the release configuration builds (developers skip it: it takes minutes).
-if [ "${CI:-}" = "true" ]; then swift build -c release; fi
+if [ "${CI:-}" = "true" ]; then swift build -c release --static-swift-stdlib; fi
 swift build --build-tests
 state=$(mktemp -d /tmp/bucket-delta-servers.XXXXXX)
 trap 'scripts/test-servers.sh stop "$state"' EXIT
