@@ -28,5 +28,5 @@ echo
 echo "== demo-out/photos-deep.txt"
 cat demo-out/photos-deep.txt
 echo
-echo "== demo-out/summary.json (exit status $status: 0 identical, 1 differences, 2 error)"
+echo "== demo-out/summary.json (exit status $status: 0 identical, 1 differences, 2 error, 3 unverified)"
 cat demo-out/summary.json
