@@ -79,8 +79,8 @@ public struct ContentFacts: Sendable, Equatable, Codable {
   public var checksumType: String?
   /// Size of part 1 (`HEAD ?partNumber=1`), when asked for.
   public var firstPartSize: Int64?
-  /// Checksums sent but not of their algorithm's size (moto 5.2 sends a 4-byte CRC64NVME for multipart
-  /// uploads): never compared, named in the unverified reason.
+  /// Checksums sent but not of their algorithm's size (moto 5.2 running without awscrt sends a 4-byte
+  /// CRC64NVME for multipart uploads): never compared, named in the unverified reason.
   public var malformed: [String] = []
 
   public init(
