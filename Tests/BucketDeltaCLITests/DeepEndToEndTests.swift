@@ -10,17 +10,11 @@ struct DeepTruth: Decodable {
 }
 
 func makeDeepPair(servers: TestServers, url: String, source: String, destination: String) throws -> DeepTruth {
-  var env = ProcessInfo.processInfo.environment
-  env["BD_S3_ACCESS_KEY"] = servers.accessKey
-  env["BD_S3_SECRET_KEY"] = servers.secretKey
-  let r = try runProcess(
-    pythonPath(),
-    [
-      repoRoot.appendingPathComponent("Tests/fixtures/make_deep_pair.py").path, "--source-url", url, "--dest-url", url,
-      "--source-bucket", source, "--dest-bucket", destination,
-    ], environment: env)
-  guard r.status == 0 else { throw HarnessError(description: "make_deep_pair.py failed: \(r.stderr)") }
-  return try JSONDecoder().decode(DeepTruth.self, from: Data(r.stdout.utf8))
+  let out = try runFixture(
+    "make_deep_pair.py",
+    ["--source-url", url, "--dest-url", url, "--source-bucket", source, "--dest-bucket", destination],
+    servers: servers)
+  return try JSONDecoder().decode(DeepTruth.self, from: Data(out.utf8))
 }
 
 /// A running bucket-delta, for tests that act while it runs.
@@ -107,17 +101,9 @@ struct DeepEndToEndTests {
   func dotSegments() throws {
     let s = uniqueBucket("dots-src")
     let d = uniqueBucket("dots-dst")
-    var env = ProcessInfo.processInfo.environment
-    env["BD_S3_ACCESS_KEY"] = servers.accessKey
-    env["BD_S3_SECRET_KEY"] = servers.secretKey
-    let made = try runProcess(
-      pythonPath(),
-      [
-        repoRoot.appendingPathComponent("Tests/fixtures/make_dot_pair.py").path, "--url", servers.moto,
-        "--source-bucket", s, "--dest-bucket", d,
-      ], environment: env)
-    try #require(made.status == 0, "make_dot_pair.py: \(made.stderr)")
-    let truth = try JSONDecoder().decode(DeepTruth.self, from: Data(made.stdout.utf8))
+    let made = try runFixture(
+      "make_dot_pair.py", ["--url", servers.moto, "--source-bucket", s, "--dest-bucket", d], servers: servers)
+    let truth = try JSONDecoder().decode(DeepTruth.self, from: Data(made.utf8))
     let (r, report) = try deepRun(url: servers.moto, source: s, destination: d)
     #expect(r.status == 1, "stderr: \(r.stderr.suffix(2000))")
     // Every dotted key differs (in metadata, tags and Content-Type); its twin, identical on both sides,

@@ -105,23 +105,30 @@ func uniqueBucket(_ stem: String) -> String {
   "\(stem)-\(UUID().uuidString.prefix(8).lowercased())"
 }
 
+/// Runs the boto3 fixture `Tests/fixtures/SCRIPT` with the test servers' credentials; returns its
+/// standard output (a failing fixture is a harness error carrying its standard error).
+func runFixture(_ script: String, _ arguments: [String], servers: TestServers) throws -> String {
+  var env = ProcessInfo.processInfo.environment
+  env["BD_S3_ACCESS_KEY"] = servers.accessKey
+  env["BD_S3_SECRET_KEY"] = servers.secretKey
+  let r = try runProcess(
+    pythonPath(), [repoRoot.appendingPathComponent("Tests/fixtures/\(script)").path] + arguments, environment: env)
+  guard r.status == 0 else { throw HarnessError(description: "\(script) failed: \(r.stderr)") }
+  return r.stdout
+}
+
 /// Creates a bucket pair with boto3 and returns what bucket-delta must report about it.
 func makePair(
   servers: TestServers, scenario: String, sourceURL: String, destinationURL: String, sourceBucket: String,
   destinationBucket: String, extra: [String] = []
 ) throws -> Truth {
-  var env = ProcessInfo.processInfo.environment
-  env["BD_S3_ACCESS_KEY"] = servers.accessKey
-  env["BD_S3_SECRET_KEY"] = servers.secretKey
-  let r = try runProcess(
-    pythonPath(),
+  let out = try runFixture(
+    "make_pair.py",
     [
-      repoRoot.appendingPathComponent("Tests/fixtures/make_pair.py").path, "--source-url", sourceURL,
-      "--dest-url", destinationURL, "--source-bucket", sourceBucket, "--dest-bucket", destinationBucket,
-      "--scenario", scenario,
-    ] + extra, environment: env)
-  guard r.status == 0 else { throw HarnessError(description: "make_pair.py failed: \(r.stderr)") }
-  return try JSONDecoder().decode(Truth.self, from: Data(r.stdout.utf8))
+      "--source-url", sourceURL, "--dest-url", destinationURL, "--source-bucket", sourceBucket, "--dest-bucket",
+      destinationBucket, "--scenario", scenario,
+    ] + extra, servers: servers)
+  return try JSONDecoder().decode(Truth.self, from: Data(out.utf8))
 }
 
 /// A SeaweedFS pair (buckets STEM-src-*, STEM-dst-*) of the `full` scenario with `bulk` more objects,

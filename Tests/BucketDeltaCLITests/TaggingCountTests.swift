@@ -15,17 +15,9 @@ struct TaggingCountTests {
   static func makePair(_ url: String, _ servers: TestServers) throws -> (Truth, String, String) {
     let s = uniqueBucket("tags-src")
     let d = uniqueBucket("tags-dst")
-    var env = ProcessInfo.processInfo.environment
-    env["BD_S3_ACCESS_KEY"] = servers.accessKey
-    env["BD_S3_SECRET_KEY"] = servers.secretKey
-    let r = try runProcess(
-      pythonPath(),
-      [
-        repoRoot.appendingPathComponent("Tests/fixtures/make_tag_pair.py").path, "--url", url, "--source-bucket", s,
-        "--dest-bucket", d,
-      ], environment: env)
-    guard r.status == 0 else { throw HarnessError(description: "make_tag_pair.py failed: \(r.stderr)") }
-    return (try JSONDecoder().decode(Truth.self, from: Data(r.stdout.utf8)), s, d)
+    let out = try runFixture(
+      "make_tag_pair.py", ["--url", url, "--source-bucket", s, "--dest-bucket", d], servers: servers)
+    return (try JSONDecoder().decode(Truth.self, from: Data(out.utf8)), s, d)
   }
 
   static func run(

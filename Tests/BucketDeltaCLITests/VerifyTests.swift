@@ -83,16 +83,8 @@ struct VerifyEndToEndTests {
   static func makePair(_ url: String, _ servers: TestServers) throws -> (String, String) {
     let s = uniqueBucket("rechunk-src")
     let d = uniqueBucket("rechunk-dst")
-    var env = ProcessInfo.processInfo.environment
-    env["BD_S3_ACCESS_KEY"] = servers.accessKey
-    env["BD_S3_SECRET_KEY"] = servers.secretKey
-    let r = try runProcess(
-      pythonPath(),
-      [
-        repoRoot.appendingPathComponent("Tests/fixtures/make_rechunk_pair.py").path, "--url", url,
-        "--source-bucket", s, "--dest-bucket", d,
-      ], environment: env)
-    guard r.status == 0 else { throw HarnessError(description: "make_rechunk_pair.py failed: \(r.stderr)") }
+    _ = try runFixture(
+      "make_rechunk_pair.py", ["--url", url, "--source-bucket", s, "--dest-bucket", d], servers: servers)
     return (s, d)
   }
 

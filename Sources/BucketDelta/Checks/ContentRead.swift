@@ -106,11 +106,17 @@ public enum ContentRead {
   ) throws(S3Error) -> (ContentVerdict, Int64) {
     var read: Int64 = 0
     let size = source.copy.size
+    /// Streams `side`'s object through `update`, starting over (`reset`) when a GET is retried.
+    func stream(
+      _ side: Side, _ update: @escaping (UnsafeRawBufferPointer) -> Void, _ reset: @escaping () -> Void
+    ) throws(S3Error) {
+      read += try side.client.getObject(
+        bucket: side.bucket, key: side.key, into: BodySink(consume: update, restart: reset),
+        expectedSize: side.copy.size, ifMatch: side.copy.etag)
+    }
     func etag(of side: Side, as layout: PartLayout) throws(S3Error) -> String {
       let computer = ETagComputer(layout)
-      let sink = BodySink(consume: { computer.update($0) }, restart: { computer.reset() })
-      read += try side.client.getObject(
-        bucket: side.bucket, key: side.key, into: sink, expectedSize: side.copy.size, ifMatch: side.copy.etag)
+      try stream(side, computer.update, computer.reset)
       return computer.finish()
     }
     if let own = PartLayout.of(source.copy), let other = PartLayout.of(destination.copy) {
@@ -126,9 +132,7 @@ public enum ContentRead {
     var digests: [[UInt8]] = []
     for side in [source, destination] {
       let d = Digest(.sha256)
-      let sink = BodySink(consume: { d.update($0) }, restart: { d.reset() })
-      read += try side.client.getObject(
-        bucket: side.bucket, key: side.key, into: sink, expectedSize: side.copy.size, ifMatch: side.copy.etag)
+      try stream(side, d.update, d.reset)
       digests.append(d.finish())
     }
     return digests[0] == digests[1]

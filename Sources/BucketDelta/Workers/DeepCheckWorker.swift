@@ -101,6 +101,12 @@ public enum DeepCheckWorker {
       errors.append("\(side): \(error)")
       failures.append(KeyFailure(side: side.rawValue, operation: error.operation, kind: error.kindSummary))
     }
+    /// The result of a key that could not be checked, with what each side's HEAD showed.
+    func notChecked(_ s: ObjectDetails?, _ d: ObjectDetails?) -> WorkResult {
+      WorkResult(
+        pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: errors.joined(separator: "; "),
+        failures: failures)
+    }
     do {
       s = try src.objectDetails(
         bucket: config.source.bucket, key: sourceKey, tags: false, headers: keptHeaders, checksums: checksums)
@@ -110,11 +116,7 @@ public enum DeepCheckWorker {
         bucket: config.destination.bucket, key: destinationKey, tags: false, headers: keptHeaders,
         checksums: checksums)
     } catch { failed(.destination, error) }
-    guard var s, var d else {
-      return WorkResult(
-        pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: errors.joined(separator: "; "),
-        failures: failures)
-    }
+    guard var s, var d else { return notChecked(s, d) }
     var tagFetchesSaved = 0
     if tags {
       // GetObjectTagging only where a HEAD reports tags, unless a side's header is not trusted (yet), or
@@ -130,11 +132,7 @@ public enum DeepCheckWorker {
         do {
           d.tags = try dst.getObjectTagging(bucket: config.destination.bucket, key: destinationKey)
         } catch { failed(.destination, error) }
-        guard failures.isEmpty else {
-          return WorkResult(
-            pair: item.pair, seq: item.seq, fields: [], source: s, destination: d,
-            error: errors.joined(separator: "; "), failures: failures)
-        }
+        guard failures.isEmpty else { return notChecked(s, d) }
         for (side, endpoint, count, details, trust) in [
           (Side.source, config.source.endpoint, counts.0, s, trusted.0),
           (.destination, config.destination.endpoint, counts.1, d, trusted.1),
@@ -196,9 +194,7 @@ public enum DeepCheckWorker {
           error.endpoint == dst.endpoint.description && error.bucket == config.destination.bucket
           && error.key == destinationKey
         failed(atDestination ? .destination : .source, error)
-        return WorkResult(
-          pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: errors.joined(separator: "; "),
-          failures: failures)
+        return notChecked(s, d)
       }
     }
     let record = Difference.inBoth(
