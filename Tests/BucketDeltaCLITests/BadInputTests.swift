@@ -203,6 +203,14 @@ struct BadInputTests {
     let bad = [
       "--num_processes", "100000", "--list_page_size", "0", "--request_timeout", "0.5", "--range_listers", "65",
     ]
+    let word = try runProcess(
+      try toolPath(),
+      [
+        "--source_bucket_name", "a", "--source_endpoint_url", "http://127.0.0.1:1", "--destination_bucket_name", "b",
+        "--destination_endpoint_url", "http://127.0.0.1:1", "--range_listers", "many",
+      ], environment: env)
+    #expect(word.status == 2)
+    #expect(word.stderr.contains("--range_listers must be an integer or auto, got 'many'"), "\(word.stderr)")
     let compare = try runProcess(
       try toolPath(),
       [

@@ -258,9 +258,12 @@ struct RoughEdgeTests {
       let children =
         (try? String(
           contentsOfFile: "/proc/\(p.processIdentifier)/task/\(p.processIdentifier)/children", encoding: .utf8)) ?? ""
-      environments = children.split(separator: " ").compactMap { Int32($0) }.map(processEnvironment).filter {
-        !$0.isEmpty
+      // Only children that are the worker program already: between fork and exec a child still holds a copy
+      // of the coordinator (its environment included), which no worker code ever sees.
+      let workers = children.split(separator: " ").compactMap { Int32($0) }.filter {
+        ((try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "").contains("__worker")
       }
+      environments = workers.map(processEnvironment).filter { !$0.isEmpty }
       if environments.count == 2 { break }
       usleep(10_000)
     }

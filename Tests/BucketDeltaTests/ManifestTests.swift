@@ -105,6 +105,25 @@ struct ManifestTests {
     #expect(m.pairs.map(\.contentScope) == [.unverified, .unverified, .all])
     #expect(m.pairs.map(\.reportMatches) == [true, true, false])
     #expect(m.tuning.maxContentBytes == 1_000_000)
+    #expect(m.tuning.rangeListers == Tuning.adaptiveRangeListers, "the default is auto")
+    for (text, value) in [("auto", Tuning.adaptiveRangeListers), ("1", 1), ("8", 8)] {
+      let t = try decode(
+        """
+        version: 1
+        endpoints: { a: { url: http://h:1, access_key_env: AK, secret_key_env: SK } }
+        defaults: { tuning: { range_listers: \(text) } }
+        pairs: [{ name: s, source: { endpoint: a, bucket: s }, destination: { endpoint: a, bucket: d } }]
+        """)
+      #expect(t.tuning.rangeListers == value)
+    }
+    let words = problems(
+      """
+      version: 1
+      endpoints: { a: { url: http://h:1, access_key_env: AK, secret_key_env: SK } }
+      defaults: { tuning: { range_listers: many } }
+      pairs: [{ name: s, source: { endpoint: a, bucket: s }, destination: { endpoint: a, bucket: d } }]
+      """)
+    #expect(words == ["m.yaml:3:38: error: defaults.tuning.range_listers: must be an integer or auto, got 'many'"])
     let p = problems(
       """
       version: 1

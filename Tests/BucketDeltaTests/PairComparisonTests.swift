@@ -152,19 +152,24 @@ struct ListingStrategyTests {
   @Test("Key ranges -> one stream -> sorted, per side; a duplicate key or a sorted side has no fallback")
   func fallbackOrder() {
     var s = ListingStrategy(rangeListers: 4)
-    #expect(s.mode(.source) == .partitioned(4) && s.mode(.destination) == .partitioned(4))
+    #expect(s.mode(.source) == .partitioned(4, .fixed) && s.mode(.destination) == .partitioned(4, .fixed))
     #expect(s.fallBack(after: error(.rangeHandOff, .source))?.contains("listed as a single stream") == true)
-    #expect(s.mode(.source) == .single && s.mode(.destination) == .partitioned(4))
+    #expect(s.mode(.source) == .single && s.mode(.destination) == .partitioned(4, .fixed))
     #expect(s.fallBack(after: error(.rangeHandOff, .source)) == nil, "one stream has no hand-offs to fail")
     #expect(s.fallBack(after: error(.backwards, .source))?.contains("sorted by UTF-8 bytes") == true)
     #expect(s.mode(.source) == .sorted)
     #expect(s.fallBack(after: error(.backwards, .source)) == nil)
     #expect(s.fallBack(after: error(.duplicate, .destination)) == nil, "a duplicate key is the server's fault")
-    #expect(s.mode(.destination) == .partitioned(4))
+    #expect(s.mode(.destination) == .partitioned(4, .fixed))
     // one stream from the start: out of order goes straight to sorting
     var one = ListingStrategy(rangeListers: 1)
     #expect(one.mode(.destination) == .single)
     #expect(one.fallBack(after: error(.backwards, .destination)) != nil)
     #expect(one.mode(.destination) == .sorted)
+    // the default: one stream that may widen to 4 ranges, falling back like ranges
+    var auto = ListingStrategy(rangeListers: Tuning().rangeListers)
+    #expect(auto.mode(.source) == .partitioned(4, .adaptive))
+    #expect(auto.fallBack(after: error(.rangeHandOff, .source)) != nil)
+    #expect(auto.mode(.source) == .single)
   }
 }

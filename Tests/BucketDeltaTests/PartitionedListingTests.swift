@@ -22,10 +22,13 @@ final class RangeServer: HTTPTransport, @unchecked Sendable {
 
   /// Time each answer takes (like a network and a server): listers must not outrun the split probes.
   let delay: useconds_t
+  /// Time per key listed (like a server's work for a page).
+  let perKey: useconds_t
 
-  init(_ keys: [String], rule: Rule, delay: useconds_t = 1000) {
+  init(_ keys: [String], rule: Rule, delay: useconds_t = 1000, perKey: useconds_t = 0) {
     self.rule = rule
     self.delay = delay
+    self.perKey = perKey
     self.keys = keys.sorted { Self.less($0, $1, rule) }
   }
 
@@ -77,6 +80,7 @@ final class RangeServer: HTTPTransport, @unchecked Sendable {
       contents.append(k)
       last = k
     }
+    usleep(perKey * useconds_t(contents.count))
     var xml = "<ListBucketResult><EncodingType>url</EncodingType>"
     for k in contents {
       xml += "<Contents><Key>\(URIEncoding.encode(k, keepSlash: true))</Key><ETag>\"e\"</ETag><Size>1</Size></Contents>"
@@ -146,6 +150,43 @@ struct PartitionedListingTests {
       }
       #expect(starts.count >= listers)
     }
+  }
+
+  @Test(
+    "ListingWidth widens only when a one-key listing takes a large share of a page",
+    arguments: [
+      // (page seconds, one-key seconds, widen): figures logged on the loopback, 4 ms and 40 ms runs
+      ([0.044, 0.045, 0.043], [0.001, 0.003], false), ([0.042, 0.046, 0.050], [0.006, 0.007], false),
+      ([0.073, 0.071, 0.080], [0.043, 0.044], true), ([0.010, 0.011, 0.200], [0.004], true),
+      ([0.010], [], false), ([], [0.01], false),
+    ])
+  func widthRule(page: [Double], oneKey: [Double], widen: Bool) {
+    #expect(ListingWidth.widen(pageSeconds: page, oneKeySeconds: oneKey) == widen)
+  }
+
+  @Test("An adaptive listing widens to key ranges when pages wait on the network, and stays one stream otherwise")
+  func adaptive() throws {
+    let keys = Self.keys(tree: 600, flat: 0, seed: 11)
+    func run(delay: useconds_t, perKey: useconds_t) throws -> (PartitionedListing, RangeServer) {
+      let server = RangeServer(keys, rule: .bytes, delay: delay, perKey: perKey)
+      let listing = PartitionedListing(
+        target: ListingTarget(client: try Self.client(server), bucket: "b", pageSize: 20), side: .source,
+        listers: 4, width: .adaptive, prefetchPages: 2, splitAfterPages: 2, logger: Logger(label: "t"))
+      #expect(try Self.drain(OrderGuard(listing, side: .source)) == keys.sorted(by: KeyOrder.less))
+      return (listing, server)
+    }
+    // 8 ms of waiting per request, nothing per key: a one-key listing takes as long as a page.
+    let (network, _) = try run(delay: 8000, perKey: 0)
+    #expect(network.activeListers == 4)
+    #expect(network.splits > 0)
+    // 0.2 ms per request, 1 ms per key: a 20-key page takes 20 ms, a one-key listing ~1 ms.
+    let (server, requests) = try run(delay: 200, perKey: 1000)
+    #expect(server.activeListers == 1)
+    #expect(server.splits == 0)
+    // Pages (continuing one stream) and the two one-key probes; no range started elsewhere.
+    let starts = requests.requests.filter { $0["start-after"] != nil && $0["max-keys"] != "1" }
+    #expect(starts.isEmpty, "\(starts)")
+    #expect(requests.requests.filter { $0["max-keys"] == "1" }.count == 2)
   }
 
   @Test("A prefix is stripped, and only keys under it are listed")

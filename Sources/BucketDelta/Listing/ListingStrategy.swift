@@ -11,19 +11,22 @@ import S3
 struct ListingStrategy {
   /// How one side is listed in one attempt.
   enum Mode: Equatable {
-    case partitioned(Int)
+    case partitioned(Int, ListerWidth)
     case single, sorted
 
     var description: String {
       switch self {
-      case .partitioned(let n): return "key ranges, \(n) listed at once"
+      case .partitioned(let n, .fixed): return "key ranges, \(n) listed at once"
+      case .partitioned(let n, .adaptive):
+        return "one stream, widened to \(n) key ranges if its first pages wait on the network"
       case .single: return "single stream"
       case .sorted: return "single stream, sorted by UTF-8 bytes (bounded memory, spilled to disk)"
       }
     }
   }
 
-  /// Key ranges per side when ranges are used (`range_listers`); 1 lists each side as one stream.
+  /// Key ranges per side when ranges are used (`range_listers`); 1 lists each side as one stream;
+  /// `Tuning.adaptiveRangeListers` (auto) starts with one and widens to `Tuning.adaptiveMaxListers`.
   let rangeListers: Int
   /// Sides whose ranges did not join up: listed as one stream.
   private(set) var singleStream: Set<Side> = []
@@ -42,8 +45,9 @@ struct ListingStrategy {
 
   func mode(_ side: Side) -> Mode {
     if sorted.contains(side) { return .sorted }
-    if singleStream.contains(side) || rangeListers <= 1 { return .single }
-    return .partitioned(rangeListers)
+    if singleStream.contains(side) || rangeListers == 1 { return .single }
+    if rangeListers == Tuning.adaptiveRangeListers { return .partitioned(Tuning.adaptiveMaxListers, .adaptive) }
+    return .partitioned(rangeListers, .fixed)
   }
 
   /// Moves the side of `e` to its next mode and returns the warning to log, or returns nil when no
@@ -71,9 +75,10 @@ struct ListingStrategy {
     logger.info("Listing mode of the \(side) bucket: \(mode.description)")
     let location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
     switch mode {
-    case .partitioned(let n):
+    case .partitioned(let n, let width):
       let listing = PartitionedListing(
-        target: target, side: side, listers: n, resumeFrom: resumeFrom, logger: logger, progress: options.progress)
+        target: target, side: side, listers: n, width: width, resumeFrom: resumeFrom, logger: logger,
+        progress: options.progress)
       return SideListing(
         stream: OrderGuard(listing, side: side, location: location), stoppers: [listing], partitioned: listing)
     case .single:

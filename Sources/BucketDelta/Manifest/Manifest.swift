@@ -62,8 +62,11 @@ public struct Tuning: Sendable, Equatable {
   public var maxQueueSize = 100
   public var numObjectsReport = 1000
   public var listPageSize = 1000
-  /// Key ranges of one side listed at once (1: one stream per side).
-  public var rangeListers = 4
+  /// Key ranges of one side listed at once (1: one stream per side); `adaptiveRangeListers` (`auto`):
+  /// one stream, widened to `adaptiveMaxListers` ranges when the first pages wait on the network.
+  public var rangeListers = Tuning.adaptiveRangeListers
+  public static let adaptiveRangeListers = 0
+  public static let adaptiveMaxListers = 4
   public var maxAttempts = 8
   public var parallelPairs = 1
   /// Seconds before one request is abandoned (and retried).

@@ -197,7 +197,9 @@ public struct ManifestDecoder {
       guard let n = f[setting.key] else { continue }
       let path = "defaults.tuning.\(setting.key)"
       let problem: String?
-      if setting.isInteger {
+      if case .scalar(let word, _, _) = n, setting.words[word] != nil {
+        problem = setting.set(word: word, in: &t)
+      } else if setting.isInteger {
         guard let v = int(n, path) else { continue }
         problem = setting.set(v, in: &t)
       } else {
@@ -380,7 +382,8 @@ public struct ManifestDecoder {
 
   private mutating func int(_ node: YAMLNode, _ path: String) -> Int? {
     guard case .scalar(let s, let plain, _) = node, plain, let v = Int(s) else {
-      error(node, path, "must be an integer, got \(describe(node))")
+      let words = TuningSetting.all.first { "defaults.tuning.\($0.key)" == path }?.words.keys.sorted() ?? []
+      error(node, path, "must be an integer\(words.map { " or \($0)" }.joined()), got \(describe(node))")
       return nil
     }
     return v

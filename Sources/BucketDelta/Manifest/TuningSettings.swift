@@ -15,6 +15,16 @@ public struct TuningSetting: Sendable {
   public let flag: String
   public let value: Value
   public let help: String
+  /// Words accepted instead of a number, with the value each stands for (`range_listers: auto`).
+  public let words: [String: Int]
+
+  init(key: String, flag: String, value: Value, help: String, words: [String: Int] = [:]) {
+    self.key = key
+    self.flag = flag
+    self.value = value
+    self.help = help
+    self.words = words
+  }
 
   public static let all: [TuningSetting] = [
     .init(
@@ -34,7 +44,9 @@ public struct TuningSetting: Sendable {
       help: "Keys per ListObjectsV2 page."),
     .init(
       key: "range_listers", flag: "range_listers", value: .integer(\.rangeListers, 1...64),
-      help: "Key ranges of each bucket listed at once (1 lists each bucket as one stream)."),
+      help:
+        "Key ranges of each bucket listed at once (1 lists each bucket as one stream; auto: one stream, widened to \(Tuning.adaptiveMaxListers) ranges when the first pages wait on the network).",
+      words: ["auto": Tuning.adaptiveRangeListers]),
     .init(
       key: "max_attempts", flag: "max_attempts", value: .integer(\.maxAttempts, 1...100),
       help: "Attempts per request before giving up (retries with backoff on 5xx, 429, SlowDown, resets)."),
@@ -68,11 +80,23 @@ public struct TuningSetting: Sendable {
     switch value {
     case .integer(let path, let range):
       let bounds =
-        range.upperBound == Int.max ? "at least \(range.lowerBound)" : "\(range.lowerBound)-\(range.upperBound)"
-      return "\(help) (\(bounds); default \(d[keyPath: path]))"
+        (range.upperBound == Int.max ? "at least \(range.lowerBound)" : "\(range.lowerBound)-\(range.upperBound)")
+        + words.keys.sorted().map { " or \($0)" }.joined()
+      let value = d[keyPath: path]
+      return "\(help) (\(bounds); default \(words.first { $0.value == value }?.key ?? String(value)))"
     case .seconds(let path, let range):
       return "\(help) (\(Int(range.lowerBound))-\(Int(range.upperBound)); default \(Int(d[keyPath: path])))"
     }
+  }
+
+  /// Sets a setting from one of its `words`; returns what is wrong otherwise.
+  public func set(word: String, in tuning: inout Tuning) -> String? {
+    guard let v = words[word], case .integer(let path, _) = value else {
+      return
+        "must be \(isInteger ? "an integer" : "a number")\(words.keys.sorted().map { " or \($0)" }.joined()), got '\(word)'"
+    }
+    tuning[keyPath: path] = v
+    return nil
   }
 
   /// Sets an integer setting after checking its bounds; returns what is wrong otherwise ("must be ...").
