@@ -48,10 +48,68 @@ struct RunOptions: ParsableArguments {
     name: .customLong("report_matches"),
     help: "Also list identical keys in the report, each with how it was verified (for auditors).")
   var reportMatches = false
+  @Option(
+    name: .customLong("as_of"),
+    help:
+      "Judge the data as of this instant: objects changed after it on either side are counted as changed_after_cutoff, not compared (RFC 3339 instant with a zone, a duration before the run's start such as 15m or 2h, or run_start)."
+  )
+  var asOf: String?
+  @Flag(name: .customLong("report_skipped"), help: "Also list the keys changed after the as-of cutoff in the report.")
+  var reportSkipped = false
+  @Option(
+    name: .customLong("include"),
+    help:
+      "Compare only keys matching this glob (relative to the prefix; * within a segment, ** across, ?, [...], {a,b}); repeatable, evaluated with --exclude in the order given, the first match decides."
+  )
+  var include: [String] = []
+  @Option(name: .customLong("exclude"), help: "Leave out keys matching this glob (repeatable; see --include).")
+  var exclude: [String] = []
+  @Option(
+    name: .customLong("ignore"),
+    help:
+      "Leave a deep-check field out of the comparison (repeatable): content_type, cache_control, content_disposition, content_encoding, content_language, expires, metadata, metadata.NAME, tags, tag.NAME, object_lock, legal_hold, retention."
+  )
+  var ignore: [String] = []
+
+  /// The --include/--exclude rules in the order they were given on `arguments` (ArgumentParser keeps
+  /// each flag's values apart); when that cannot be read back, all excludes, then all includes.
+  func filterRules(arguments: [String] = CommandLine.arguments) -> [KeyFilter.Rule] {
+    var rules: [KeyFilter.Rule] = []
+    var i = 0
+    while i < arguments.count {
+      let a = arguments[i]
+      for (flag, make) in [("--include", KeyFilter.Rule.include), ("--exclude", KeyFilter.Rule.exclude)] {
+        if a == flag, i + 1 < arguments.count {
+          rules.append(make(arguments[i + 1]))
+          i += 1
+        } else if a.hasPrefix(flag + "=") {
+          rules.append(make(String(a.dropFirst(flag.count + 1))))
+        }
+      }
+      i += 1
+    }
+    let expected = exclude.map(KeyFilter.Rule.exclude) + include.map(KeyFilter.Rule.include)
+    let sameRules = rules.count == expected.count && Set(rules.map(\.description)) == Set(expected.map(\.description))
+    return sameRules ? rules : expected
+  }
 
   /// Applies the options to `m`; returns the problems with their values.
   func apply(to m: inout Manifest) -> [String] {
     var problems: [String] = []
+    var asOfValue: AsOf?
+    if let asOf {
+      asOfValue = AsOf.parse(asOf)
+      if asOfValue == nil { problems.append("--as_of must be \(AsOf.expected), got '\(asOf)'") }
+    }
+    let rules = filterRules()
+    if case .failure(let e) = KeyFilter.make(rules) { problems.append("--include/--exclude: \(e)") }
+    var ignored: IgnoredFields?
+    if !ignore.isEmpty {
+      switch IgnoredFields.parse(ignore) {
+      case .success(let v): ignored = v
+      case .failure(let e): problems.append("--ignore: \(e)")
+      }
+    }
     if let v = maxRequestsPerSecond {
       if v > 0 && v.isFinite {
         for k in m.endpoints.keys { m.endpoints[k]!.maxRequestsPerSecond = v }
@@ -74,6 +132,10 @@ struct RunOptions: ParsableArguments {
       if let verify { m.pairs[i].verify = verify }
       if let contentScope { m.pairs[i].contentScope = contentScope }
       if reportMatches { m.pairs[i].reportMatches = true }
+      if let asOfValue { m.pairs[i].asOf = asOfValue }
+      if reportSkipped { m.pairs[i].reportSkipped = true }
+      if !rules.isEmpty { m.pairs[i].filterRules = rules }
+      if let ignored { m.pairs[i].ignore = ignored }
     }
     if let j = junit { m.output.junit = j }
     if let f = metricsFile { m.output.metricsFile = f }

@@ -47,6 +47,15 @@ public final class RequestStats: @unchecked Sendable {
 
   func recordThrottled() { lock.withLock { _counts.throttled += 1 } }
 
+  private var _firstDate: (server: String, local: Date)?
+  /// The `Date` header of the first answer that had one, and the local time it arrived: the cutoff of
+  /// an as-of check is read against the servers' clocks, so a skewed one is worth a warning.
+  public var firstDate: (server: String, local: Date)? { lock.withLock { _firstDate } }
+  func noteDate(_ server: String?, local: Date) {
+    guard let server else { return }
+    lock.withLock { if _firstDate == nil { _firstDate = (server, local) } }
+  }
+
   /// The counters now.
   public var counts: RequestCounts { lock.withLock { _counts } }
 }
@@ -165,6 +174,7 @@ public final class S3Client: Sendable {
       request.bodySink = bodySink
       bodySink?.begin()
       let result = transport.send(request)
+      if case .success(let response) = result { stats.noteDate(response.header("date"), local: clock()) }
       let failure: S3Error
       var retryAfter: String? = nil
       var retryable: Bool

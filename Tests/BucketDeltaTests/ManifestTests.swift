@@ -171,7 +171,7 @@ struct ManifestTests {
         "m.yaml:13:11: error: pairs[1].name: 'a' is already the name of the pair at line 10",
         "m.yaml:14:37: error: pairs[1].source.bucket: must not be empty",
         "m.yaml:15:18: error: pairs[1].destination.bucket: is required",
-        "m.yaml:16:5: error: pairs[1].extra: unknown key (expected one of: allow_empty, check, compare_object_tags, content_scope, destination, name, report_matches, source, verify)",
+        "m.yaml:16:5: error: pairs[1].extra: unknown key (expected one of: allow_empty, as_of, check, compare_object_tags, content_scope, destination, exclude, filters, ignore, include, name, report_matches, report_skipped, source, verify)",
       ])
   }
 
@@ -255,6 +255,69 @@ struct ManifestTests {
       }
     }
     #expect(refused > 5_000)
+  }
+
+  @Test("Live-bucket settings: as_of, report_skipped, filters in order, ignore; defaults replaced per pair")
+  func liveSettings() throws {
+    let m = try decode(
+      """
+      version: 1
+      endpoints:
+        a: { url: http://h:1, access_key_env: AK, secret_key_env: SK }
+      defaults:
+        as_of: run_start
+        exclude: ["*.partial", "tmp/"]
+        include: ["/data/**"]
+        ignore: [content_type, metadata.owner]
+      pairs:
+        - { name: d, source: { endpoint: a, bucket: s }, destination: { endpoint: a, bucket: d } }
+        - name: p
+          as_of: "2026-12-01T01:00:00Z"
+          report_skipped: true
+          filters: [{ include: "/keep/**" }, { exclude: "*.bak" }]
+          ignore: [tags]
+          source: { endpoint: a, bucket: s }
+          destination: { endpoint: a, bucket: d }
+      """)
+    #expect(m.pairs[0].asOf == .runStart && m.pairs[1].asOf == .instant(1_796_086_800))
+    #expect(m.pairs.map(\.reportSkipped) == [false, true])
+    #expect(
+      m.pairs[0].filterRules.map(\.description) == ["exclude *.partial", "exclude tmp/", "include /data/**"],
+      "the shorthand: all excludes, then all includes")
+    #expect(m.pairs[1].filterRules.map(\.description) == ["include /keep/**", "exclude *.bak"], "replaced, in order")
+    #expect(m.pairs[0].ignore.names == ["content_type", "metadata.owner"] && m.pairs[1].ignore.names == ["tags"])
+    let p = problems(
+      """
+      version: 1
+      endpoints:
+        a: { url: http://h:1, access_key_env: AK, secret_key_env: SK }
+      defaults: { as_of: yesterday, ignore: [colour] }
+      pairs:
+        - name: x
+          filters: [{ include: "/[ab" }, { exclude: a, include: b }]
+          exclude: [c]
+          source: { endpoint: a, bucket: s }
+          destination: { endpoint: a, bucket: d }
+      """)
+    #expect(p.contains { $0.hasPrefix("m.yaml:4:20: error: defaults.as_of: must be an RFC 3339 instant with a zone") })
+    #expect(
+      p.contains { $0.hasPrefix("m.yaml:4:39: error: defaults.ignore: unknown field 'colour' (expected one of:") })
+    #expect(p.contains("m.yaml:7:14: error: pairs[0].filters: give either filters or include/exclude, not both"))
+    #expect(p.contains("m.yaml:7:36: error: pairs[0].filters[1]: must hold one of include or exclude, not both"))
+    #expect(p.contains("m.yaml:7:14: error: pairs[0].filters: pattern '/[ab' has '[' without ']'"), "\(p)")
+  }
+
+  @Test("The schema's pair and defaults settings are the decoder's table")
+  func pairSettingsMatchSchema() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("schemas/manifest.schema.json")
+    let schema = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    let props = schema["properties"] as! [String: Any]
+    let pairs = ((props["pairs"] as! [String: Any])["items"] as! [String: Any])["properties"] as! [String: Any]
+    let defaults = (props["defaults"] as! [String: Any])["properties"] as! [String: Any]
+    let table = Set(ManifestDecoder.pairSettings.map(\.key))
+    #expect(Set(pairs.keys).subtracting(["name", "source", "destination"]) == table)
+    #expect(Set(defaults.keys).subtracting(["tuning"]) == table)
   }
 }
 

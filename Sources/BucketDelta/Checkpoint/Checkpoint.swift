@@ -24,6 +24,10 @@ public struct Checkpoint: Codable, Sendable, Equatable {
   public var verifiedBy: [String: Int]? = nil
   public var bytesRead: Int64? = nil
   public var tagFetchesSaved: Int? = nil
+  public var changedAfterCutoff: Int? = nil
+  public var excluded: Int? = nil
+  /// The as-of cutoff the pair is judged against (a resume keeps it, whatever `run_start` is now).
+  public var cutoff: Cutoff? = nil
   /// Sides found out of byte order: they are listed whole and sorted again on resume.
   public var sortedSides: [String]
   /// Sides whose key ranges did not join up: listed as one stream again on resume.
@@ -47,6 +51,8 @@ public struct Checkpoint: Codable, Sendable, Equatable {
     case verifiedBy = "verified_by"
     case bytesRead = "bytes_read"
     case tagFetchesSaved = "tag_fetches_saved"
+    case changedAfterCutoff = "changed_after_cutoff"
+    case excluded, cutoff
     case sortedSides = "sorted_sides"
     case singleStreamSides = "single_stream_sides"
     case rangeHandOffs = "range_hand_offs"

@@ -29,6 +29,10 @@ public enum DifferenceStatus: String, Sendable, Codable {
   case unverified
   /// The key could not be checked (e.g. HeadObject failed after the retries): never "identical".
   case error
+  /// Not judged: changed after the as-of cutoff on a side (listed in the report only with `report_skipped`).
+  case changedAfterCutoff = "changed_after_cutoff"
+  /// Not judged: left out by the pair's filters (counted, never reported).
+  case excluded
 }
 
 /// One reported difference.
@@ -127,14 +131,18 @@ public enum DeepCheck {
   /// The fields beyond content that differ between two copies, in `DeepField.all` order. Metadata names
   /// are compared case-insensitively, values exactly; tags as sets; the header fields as their rows say.
   /// (Size, ETag and checksums are the verification ladder's: `ContentCheck`.)
-  public static func compare(_ s: ObjectDetails, _ d: ObjectDetails, compareTags: Bool) -> [DifferenceField] {
+  /// Fields and names in `ignoring` are left out.
+  public static func compare(
+    _ s: ObjectDetails, _ d: ObjectDetails, compareTags: Bool, ignoring ignore: IgnoredFields = IgnoredFields()
+  ) -> [DifferenceField] {
     var out: [DifferenceField] = []
-    for row in DeepField.all {
+    for row in DeepField.all where !ignore.fields.contains(row.field) {
       let same: Bool
       switch row.source {
       case .content: continue
-      case .metadata: same = lowerKeys(s.metadata) == lowerKeys(d.metadata)
-      case .tags: same = !compareTags || (s.tags ?? [:]) == (d.tags ?? [:])
+      case .metadata:
+        same = ignore.keep(metadata: lowerKeys(s.metadata)) == ignore.keep(metadata: lowerKeys(d.metadata))
+      case .tags: same = !compareTags || ignore.keep(tags: s.tags ?? [:]) == ignore.keep(tags: d.tags ?? [:])
       case .header(let h): same = row.comparison.equal(s.headers[h], d.headers[h])
       }
       if !same { out.append(row.field) }

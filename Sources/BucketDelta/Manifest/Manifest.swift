@@ -98,6 +98,16 @@ public struct PairConfig: Sendable {
   public var contentScope = ContentScope.unverified
   /// The verification level this pair runs at.
   public var level: VerifyLevel { verify ?? .default(deep: check == .deep) }
+  /// Objects changed after this are not judged (`as_of`).
+  public var asOf: AsOf?
+  /// List keys that were not judged (changed after the cutoff) in the report (`report_skipped`).
+  public var reportSkipped = false
+  /// Deep-check fields left out (`ignore`).
+  public var ignore = IgnoredFields()
+  /// Include/exclude rules in order (`filters`, or `include`/`exclude`); checked by `KeyFilter.make`.
+  public var filterRules: [KeyFilter.Rule] = []
+  /// The filter of `filterRules` (validated when the manifest or the flags were read).
+  public var filter: KeyFilter { (try? KeyFilter.make(filterRules).get()) ?? .none }
 
   public init(
     name: String, source: PairSide, destination: PairSide, check: CheckDepth, compareObjectTags: Bool,

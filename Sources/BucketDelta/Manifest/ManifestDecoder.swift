@@ -85,24 +85,13 @@ public struct ManifestDecoder {
     }
 
     var tuning = Tuning()
-    var check = CheckDepth.shallow
-    var tags = true
-    var allowEmpty = false
-    var verify: VerifyLevel? = nil
-    var reportMatches = false
-    var contentScope = ContentScope.unverified
+    // The defaults every pair starts from (its name and sides are set per pair).
+    var template = PairConfig(
+      name: "", source: PairSide(endpoint: "", bucket: ""), destination: PairSide(endpoint: "", bucket: ""),
+      check: .shallow, compareObjectTags: true)
     if let defs = top["defaults"] {
-      let f = fields(
-        defs, "defaults",
-        allowed: ["check", "compare_object_tags", "allow_empty", "verify", "content_scope", "report_matches", "tuning"])
-      if let c = f["content_scope"], let v = enumValue(c, "defaults.content_scope", ContentScope.self) {
-        contentScope = v
-      }
-      if let c = f["verify"], let v = enumValue(c, "defaults.verify", VerifyLevel.self) { verify = v }
-      if let r = f["report_matches"], let v = bool(r, "defaults.report_matches") { reportMatches = v }
-      if let c = f["check"], let v = enumValue(c, "defaults.check", CheckDepth.self) { check = v }
-      if let a = f["allow_empty"], let v = bool(a, "defaults.allow_empty") { allowEmpty = v }
-      if let t = f["compare_object_tags"], let v = bool(t, "defaults.compare_object_tags") { tags = v }
+      let f = fields(defs, "defaults", allowed: Set(Self.pairSettings.map(\.key) + ["tuning"]))
+      applyPairSettings(f, "defaults", to: &template)
       if let t = f["tuning"] { tuning = decodeTuning(t) }
     }
 
@@ -128,12 +117,7 @@ public struct ManifestDecoder {
         var seen: [String: SourceMark] = [:]
         for (i, item) in items.enumerated() {
           let path = "pairs[\(i)]"
-          let f = fields(
-            item, path,
-            allowed: [
-              "name", "source", "destination", "check", "compare_object_tags", "allow_empty", "verify", "content_scope",
-              "report_matches",
-            ])
+          let f = fields(item, path, allowed: Set(Self.pairSettings.map(\.key) + ["name", "source", "destination"]))
           guard case .mapping = item else { continue }
           var name = "pair-\(i + 1)"
           if let n = f["name"], let v = nonEmpty(n, "\(path).name") {
@@ -151,24 +135,12 @@ public struct ManifestDecoder {
           }
           let src = side(f["source"], "\(path).source", declared: declared, parent: item)
           let dst = side(f["destination"], "\(path).destination", declared: declared, parent: item)
-          var pc = check
-          if let c = f["check"], let v = enumValue(c, "\(path).check", CheckDepth.self) { pc = v }
-          var pt = tags
-          if let t = f["compare_object_tags"], let v = bool(t, "\(path).compare_object_tags") { pt = v }
-          var pe = allowEmpty
-          if let a = f["allow_empty"], let v = bool(a, "\(path).allow_empty") { pe = v }
-          var pv = verify
-          if let c = f["verify"], let v = enumValue(c, "\(path).verify", VerifyLevel.self) { pv = v }
-          var ps = contentScope
-          if let c = f["content_scope"], let v = enumValue(c, "\(path).content_scope", ContentScope.self) { ps = v }
-          var pm = reportMatches
-          if let r = f["report_matches"], let v = bool(r, "\(path).report_matches") { pm = v }
+          var pair = template
+          applyPairSettings(f, path, to: &pair)
           if let src, let dst {
-            var pair = PairConfig(name: name, source: src, destination: dst, check: pc, compareObjectTags: pt)
-            pair.allowEmpty = pe
-            pair.verify = pv
-            pair.reportMatches = pm
-            pair.contentScope = ps
+            pair.name = name
+            pair.source = src
+            pair.destination = dst
             pairs.append(pair)
           }
         }
@@ -186,6 +158,94 @@ public struct ManifestDecoder {
         })
     }
     return Manifest(endpoints: endpoints, tuning: tuning, output: output, pairs: pairs)
+  }
+
+  // MARK: - Pair settings
+
+  /// The settings a pair takes, in `defaults` or per pair (a pair's value replaces the default): one row
+  /// each, so that a new setting is one row (plus its `PairConfig` property, and its flag).
+  static let pairSettings:
+    [(key: String, decode: @Sendable (inout ManifestDecoder, YAMLNode, String, inout PairConfig) -> Void)] = [
+      ("check", { d, n, p, c in if let v = d.enumValue(n, p, CheckDepth.self) { c.check = v } }),
+      ("compare_object_tags", { d, n, p, c in if let v = d.bool(n, p) { c.compareObjectTags = v } }),
+      ("allow_empty", { d, n, p, c in if let v = d.bool(n, p) { c.allowEmpty = v } }),
+      ("verify", { d, n, p, c in if let v = d.enumValue(n, p, VerifyLevel.self) { c.verify = v } }),
+      ("content_scope", { d, n, p, c in if let v = d.enumValue(n, p, ContentScope.self) { c.contentScope = v } }),
+      ("report_matches", { d, n, p, c in if let v = d.bool(n, p) { c.reportMatches = v } }),
+      ("report_skipped", { d, n, p, c in if let v = d.bool(n, p) { c.reportSkipped = v } }),
+      (
+        "as_of",
+        { d, n, p, c in
+          guard let text = d.string(n, p) else { return }
+          guard let v = AsOf.parse(text) else { return d.error(n, p, "must be \(AsOf.expected), got '\(text)'") }
+          c.asOf = v
+        }
+      ),
+      (
+        "ignore",
+        { d, n, p, c in
+          guard let names = d.stringList(n, p) else { return }
+          switch IgnoredFields.parse(names) {
+          case .success(let v): c.ignore = v
+          case .failure(let e): d.error(n, p, e.description)
+          }
+        }
+      ),
+      // Filters: `include`/`exclude` lists (all excludes, then all includes) or one ordered `filters` list;
+      // a pair that gives any of them replaces the default rules (see `applyPairSettings`).
+      ("include", { d, n, p, c in if let v = d.stringList(n, p) { c.filterRules += v.map { .include($0) } } }),
+      (
+        "exclude",
+        { d, n, p, c in if let v = d.stringList(n, p) { c.filterRules = v.map { .exclude($0) } + c.filterRules } }
+      ),
+      (
+        "filters",
+        { d, n, p, c in
+          guard case .sequence(let items, _) = n else {
+            return d.error(n, p, "must be a list of {include: PATTERN} or {exclude: PATTERN}, got \(n.kindName)")
+          }
+          for (i, item) in items.enumerated() {
+            let f = d.fields(item, "\(p)[\(i)]", allowed: ["include", "exclude"])
+            guard f.count == 1, let (kind, node) = f.first, let pattern = d.nonEmpty(node, "\(p)[\(i)].\(kind)") else {
+              if f.count > 1 { d.error(item, "\(p)[\(i)]", "must hold one of include or exclude, not both") }
+              continue
+            }
+            c.filterRules.append(kind == "include" ? .include(pattern) : .exclude(pattern))
+          }
+        }
+      ),
+    ]
+
+  /// Applies the pair settings found in `f` (a `defaults` or pair mapping at `path`) to `config`.
+  private mutating func applyPairSettings(_ f: [String: YAMLNode], _ path: String, to config: inout PairConfig) {
+    let filterKeys = ["include", "exclude", "filters"].filter { f[$0] != nil }
+    if !filterKeys.isEmpty { config.filterRules = [] }
+    if filterKeys.contains("filters"), filterKeys.count > 1 {
+      error(f["filters"], "\(path).filters", "give either filters or include/exclude, not both")
+    }
+    for row in Self.pairSettings {
+      guard let node = f[row.key] else { continue }
+      row.decode(&self, node, "\(path).\(row.key)", &config)
+    }
+    if !filterKeys.isEmpty, case .failure(let e) = KeyFilter.make(config.filterRules) {
+      // The list that holds the bad pattern.
+      let isInclude = config.filterRules.contains(.include(e.pattern))
+      let key = f["filters"] != nil ? "filters" : isInclude && f["include"] != nil ? "include" : filterKeys.last!
+      error(f[key], "\(path).\(key)", "\(e)")
+    }
+  }
+
+  private mutating func stringList(_ node: YAMLNode, _ path: String) -> [String]? {
+    guard case .sequence(let items, _) = node else {
+      error(node, path, "must be a list, got \(node.kindName)")
+      return nil
+    }
+    var out: [String] = []
+    for (i, item) in items.enumerated() {
+      guard let s = nonEmpty(item, "\(path)[\(i)]") else { return nil }
+      out.append(s)
+    }
+    return out
   }
 
   // MARK: - Pieces

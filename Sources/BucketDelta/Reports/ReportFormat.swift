@@ -16,10 +16,15 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     }
   }
 
-  /// The report line for `d`, with its trailing newline.
-  public func line(for d: Difference, sourceBucket: String, destinationBucket: String) -> String {
+  /// The report line for `d`, with its trailing newline. `showTimes` (a pair with an as-of cutoff) adds
+  /// both sides' LastModified to the text lines; JSON Lines records always carry them.
+  public func line(for d: Difference, sourceBucket: String, destinationBucket: String, showTimes: Bool = false)
+    -> String
+  {
     switch self {
-    case .text: return TextReport.line(for: d, sourceBucket: sourceBucket, destinationBucket: destinationBucket) + "\n"
+    case .text:
+      let line = TextReport.line(for: d, sourceBucket: sourceBucket, destinationBucket: destinationBucket)
+      return (showTimes ? line + TextReport.times(d) : line) + "\n"
     case .jsonl: return JSONLReport.line(for: d) + "\n"
     }
   }
@@ -35,7 +40,10 @@ public enum ReportFormat: String, Sendable, CaseIterable {
 /// ```
 /// Unverified Key: file4.bin, Reasons: ['multipart ETags with different part counts (6 vs 4)']
 /// Identical Key: file5.bin, Verified by: checksum:CRC32   (only with report_matches)
+/// Changed After Cutoff Key: file6.bin, Reasons: ['source modified after the cutoff']   (only with report_skipped)
 /// ```
+/// With an as-of cutoff every line ends with `, LastModified: ['SOURCE', 'DESTINATION']` (`-` for a side
+/// without the key).
 public enum TextReport {
   public static func line(for d: Difference, sourceBucket: String, destinationBucket: String) -> String {
     switch d.status {
@@ -52,7 +60,16 @@ public enum TextReport {
       return "Unverified Key: \(lineSafe(d.key)), Reasons: \(PythonRepr.list([d.reason ?? "unknown"]))"
     case .identical:
       return "Identical Key: \(lineSafe(d.key)), Verified by: \(d.verifiedBy ?? "unknown")"
+    case .changedAfterCutoff:
+      return "Changed After Cutoff Key: \(lineSafe(d.key)), Reasons: \(PythonRepr.list([d.reason ?? "unknown"]))"
+    case .excluded:
+      return "Excluded Key: \(lineSafe(d.key))"
     }
+  }
+
+  /// `, LastModified: ['SOURCE', 'DESTINATION']`.
+  static func times(_ d: Difference) -> String {
+    ", LastModified: \(PythonRepr.list([d.source?.lastModified ?? "-", d.destination?.lastModified ?? "-"]))"
   }
 
   private static func items(_ o: ListedObject) -> String {

@@ -45,6 +45,16 @@ public struct PairSummary: Codable, Sendable {
   public var tag_fetches_saved: Int = 0
   /// HTTP requests per object compared (listings included).
   public var requests_per_object: Double = 0
+  /// Keys not judged because a side changed after the as-of cutoff (they do not fail the run).
+  public var changed_after_cutoff: Int = 0
+  /// Keys left out by the pair's filters.
+  public var excluded: Int = 0
+  /// The as-of cutoff the pair was judged against (RFC 3339, UTC); absent without one.
+  public var as_of: String?
+  /// The filter rules in order (`include PATTERN` / `exclude PATTERN`); absent without any.
+  public var filters: [String]?
+  /// Deep-check fields left out (`ignore`); absent without any.
+  public var ignored_fields: [String]?
   public var errors: Int
   public var duration_seconds: Double
   public var objects_per_second: Double

@@ -49,9 +49,21 @@ public struct ManifestRunner: Sendable {
       + (pair.level != .default(deep: pair.check == .deep) ? ["verify=\(pair.level.rawValue)"] : [])
       + (pair.reportMatches ? ["report_matches"] : [])
       + (pair.level == .content ? ["content_scope=\(pair.contentScope.rawValue)"] : [])
+      // The cutoff itself is not part of it: a resume keeps the checkpoint's resolved instant.
+      + (pair.asOf != nil ? ["as_of"] : []) + (pair.reportSkipped ? ["report_skipped"] : [])
+      + (pair.filterRules.isEmpty ? [] : ["filters=\(pair.filterRules.map(\.description).joined(separator: "\u{0}"))"])
+      + (pair.ignore.isEmpty ? [] : ["ignore=\(pair.ignore.names.joined(separator: ","))"])
     return CheckpointStore(
       directory: stateDirectory, pair: pair.name, reportPath: reportPath(pair),
       fingerprint: CheckpointStore.fingerprint(parts))
+  }
+
+  /// The as-of cutoff of `pair`: on a resume the one its checkpoint recorded, else its `as_of` resolved
+  /// against this run's start.
+  func cutoff(_ pair: PairConfig) -> Cutoff? {
+    guard let asOf = pair.asOf else { return nil }
+    if resume, let cp = try? checkpointStore(pair).load(), let c = cp.cutoff { return c }
+    return Cutoff(epochSeconds: asOf.cutoff(runStart: startTime))
   }
 
   /// The report path of `pair`.
@@ -190,6 +202,8 @@ public struct ManifestRunner: Sendable {
       source: side(p.source), destination: side(p.destination), compareTags: p.compareObjectTags,
       deep: p.check == .deep, verify: p.level)
     wp.contentScope = p.contentScope
+    wp.ignore = p.ignore
+    wp.cutoff = cutoff(p)
     return wp
   }
 
@@ -244,6 +258,10 @@ public struct ManifestRunner: Sendable {
       options.verify = pair.level
       options.reportMatches = pair.reportMatches
       options.contentScope = pair.contentScope
+      options.asOf = pair.asOf
+      options.runStart = startTime
+      options.reportSkipped = pair.reportSkipped
+      options.filter = pair.filter
       options.maxQueueSize = manifest.tuning.maxQueueSize
       options.rangeListers = manifest.tuning.rangeListers
       options.checkpoint = store
@@ -292,6 +310,11 @@ public struct ManifestRunner: Sendable {
     summary.verified_by = result.verifiedBy
     summary.bytes_read = result.bytesRead
     summary.tag_fetches_saved = result.tagFetchesSaved
+    summary.changed_after_cutoff = result.changedAfterCutoff
+    summary.excluded = result.excluded
+    summary.as_of = (result.cutoff ?? cutoff(pair))?.text
+    summary.filters = pair.filterRules.isEmpty ? nil : pair.filterRules.map(\.description)
+    summary.ignored_fields = pair.ignore.isEmpty ? nil : pair.ignore.names
     summary.errors = result.errors
     summary.duration_seconds = (elapsed * 1000).rounded() / 1000
     summary.objects_per_second = elapsed > 0 ? (Double(result.objectsProcessed) / elapsed * 100).rounded() / 100 : 0

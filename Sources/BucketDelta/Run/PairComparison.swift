@@ -29,6 +29,15 @@ public struct PairOptions: Sendable {
   public var reportMatches = false
   /// Which keys `verify: content` reads.
   public var contentScope = ContentScope.unverified
+  /// Objects changed after this are not judged (`as_of`), resolved against `runStart` (or, on a resume,
+  /// the cutoff the checkpoint recorded, so that every key of the pair is judged against one instant).
+  public var asOf: AsOf?
+  /// When the run started (for `as_of: run_start` and durations).
+  public var runStart = Date()
+  /// List keys changed after the cutoff in the report (`report_skipped`).
+  public var reportSkipped = false
+  /// Which keys are compared at all (`include`/`exclude`/`filters`).
+  public var filter = KeyFilter.none
   /// Whether keys go through the worker pool: every key in both buckets for a deep check; for a shallow
   /// one, the keys the listings leave unverified when `verify` goes beyond ETags.
   var usesPool: Bool { deep || level > .etag }
@@ -52,6 +61,12 @@ public struct PairResult: Sendable, Equatable {
   public var bytesRead: Int64 = 0
   /// GetObjectTagging requests the HEADs made unnecessary.
   public var tagFetchesSaved = 0
+  /// Keys not judged because a side changed after the as-of cutoff.
+  public var changedAfterCutoff = 0
+  /// Keys left out by the filters.
+  public var excluded = 0
+  /// The cutoff the pair was judged against.
+  public var cutoff: Cutoff?
   /// Keys the deep check could not check (they are reported, and make the run fail).
   public var errors = 0
   /// Deep-check workers restarted after they died.
@@ -100,6 +115,7 @@ public struct PairComparison {
   ///     in its configuration and `router` where its results arrive.
   public func run(pool: WorkerPool? = nil, pairIndex: Int = 0, router: ResultRouter? = nil) throws -> PairResult {
     var strategy = ListingStrategy(rangeListers: options.rangeListers)
+    var cutoff = options.asOf.map { Cutoff(epochSeconds: $0.cutoff(runStart: options.runStart)) }
     let sink = ResultSink()
     if options.usesPool {
       guard pool != nil, let router else {
@@ -124,6 +140,7 @@ public struct PairComparison {
         )
         strategy = ListingStrategy(rangeListers: options.rangeListers, resuming: cp)
         base = cp
+        if let c = cp.cutoff { cutoff = c }
       } else {
         store.deleteAll()
       }
@@ -132,9 +149,11 @@ public struct PairComparison {
     let prefixWarnings = PrefixWarnings()
     while true {
       do {
+        if let cutoff { logger.info("As-of cutoff: \(cutoff.text) (objects changed after it are not judged)") }
         var result = try runOnce(
           strategy: strategy, base: base, pool: pool, pairIndex: pairIndex, sink: sink,
-          prefixWarnings: prefixWarnings, firstSeq: &firstSeq)
+          prefixWarnings: prefixWarnings, cutoff: cutoff, firstSeq: &firstSeq)
+        result.cutoff = cutoff
         result.sortedSides = Side.inOrder(strategy.sorted)
         result.singleStreamSides = Side.inOrder(strategy.singleStream)
         result.workerRestarts = pool?.restartCount ?? 0
@@ -152,7 +171,7 @@ public struct PairComparison {
 
   private func runOnce(
     strategy: ListingStrategy, base: Checkpoint?, pool: WorkerPool?,
-    pairIndex: Int, sink: ResultSink, prefixWarnings: PrefixWarnings, firstSeq: inout Int
+    pairIndex: Int, sink: ResultSink, prefixWarnings: PrefixWarnings, cutoff: Cutoff?, firstSeq: inout Int
   ) throws -> PairResult {
     let report = try ReportFile(path: reportPath, keepingFirst: base?.reportBytes)
     // A single stream restarts from the beginning on resume: a server's own order decides what its
@@ -199,7 +218,10 @@ public struct PairComparison {
       result.verifiedBy = base.verifiedBy ?? [:]
       result.bytesRead = base.bytesRead ?? 0
       result.tagFetchesSaved = base.tagFetchesSaved ?? 0
+      result.changedAfterCutoff = base.changedAfterCutoff ?? 0
+      result.excluded = base.excluded ?? 0
     }
+    var ruleHits = Array(repeating: 0, count: options.filter.rules.count)
     var lastReport = Date()
     var watermark = base?.lastKey
 
@@ -212,6 +234,7 @@ public struct PairComparison {
         onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
         identical: result.identical, unverified: result.unverified, verifiedBy: result.verifiedBy,
         bytesRead: result.bytesRead, tagFetchesSaved: result.tagFetchesSaved,
+        changedAfterCutoff: result.changedAfterCutoff, excluded: result.excluded, cutoff: cutoff,
         sortedSides: Side.inOrder(strategy.sorted).map(\.rawValue),
         singleStreamSides: Side.inOrder(strategy.singleStream).map(\.rawValue),
         rangeHandOffs: handOffs(upTo: mark),
@@ -256,6 +279,12 @@ public struct PairComparison {
           // tagging_count_header: ignore re-checks from the last checkpoint saved, which stays as it is.
           throw TaggingCountStop(description: outcome.error ?? "x-amz-tagging-count mismatch")
         }
+        if outcome.status == .excluded {
+          // Not compared: counted, never reported, and not an object processed.
+          result.excluded += 1
+          watermark = event.key
+          continue
+        }
         result.objectsProcessed += 1
         let previousWatermark = watermark
         watermark = event.key
@@ -270,6 +299,8 @@ public struct PairComparison {
         case .onlyInDestination: result.onlyInDestination += 1
         case .different: result.different += 1
         case .unverified: result.unverified += 1
+        case .changedAfterCutoff: result.changedAfterCutoff += 1
+        case .excluded: break
         case .error:
           if !tally.anyDenied, d.failures.contains(where: \.isAccessDenied), let store = options.checkpoint {
             // before this key is counted and its record written
@@ -278,9 +309,16 @@ public struct PairComparison {
           result.errors += 1
           stop = tally.record(d, logger: logger)
         }
-        if d.status != .identical || options.reportMatches {
+        let reported: Bool
+        switch d.status {
+        case .identical: reported = options.reportMatches
+        case .changedAfterCutoff: reported = options.reportSkipped
+        default: reported = true
+        }
+        if reported {
           try report.write(
-            options.reportFormat.line(for: d, sourceBucket: source.bucket, destinationBucket: destination.bucket))
+            options.reportFormat.line(
+              for: d, sourceBucket: source.bucket, destinationBucket: destination.bucket, showTimes: cutoff != nil))
         }
         if let stop {
           tally.logCounts(logger: logger)
@@ -311,12 +349,25 @@ public struct PairComparison {
     while let event = try merge.next() {
       let seq = firstSeq
       firstSeq += 1
-      let listed = ShallowCheck.evaluate(event)
+      var listed = ShallowCheck.evaluate(event)
+      if !options.filter.isEmpty {
+        let (included, rule) = options.filter.decide(event.key)
+        if let rule { ruleHits[rule] += 1 }
+        if !included {
+          listed = Difference(key: event.key, status: .excluded, fields: [], source: nil, destination: nil)
+        }
+      }
+      if let cutoff, listed.status != .excluded, let why = Self.changedAfter(cutoff, event) {
+        listed = Difference(
+          key: event.key, status: .changedAfterCutoff, fields: [], source: listed.source,
+          destination: listed.destination, reason: why)
+      }
       // A deep check sends every key in both buckets to the workers; a shallow one only those the
       // listings leave unverified, when HEADs may decide them, or every one of equal size when all
       // content is to be read.
       let readAll = options.level == .content && options.contentScope == .all && listed.verifiedBy != "size"
-      if let pool, case .inBoth = event, options.deep || listed.status == .unverified || readAll {
+      let judged = listed.status != .excluded && listed.status != .changedAfterCutoff
+      if let pool, judged, case .inBoth = event, options.deep || listed.status == .unverified || readAll {
         window.add(seq: seq, event: event, outcome: nil)
         pool.submit(WorkItem(pair: pairIndex, seq: seq, key: event.key))
       } else {
@@ -336,6 +387,23 @@ public struct PairComparison {
     }
     tally.logCounts(logger: logger)
     result.warnings = prefixWarnings.all
+    if base == nil {
+      // (After a resume the rules' matches before the checkpoint are not known.)
+      for (rule, hits) in zip(options.filter.rules, ruleHits) where hits == 0 {
+        let w =
+          "filter rule '\(rule)' matched no key of the pair: check the pattern (it is matched against keys relative to the prefix)"
+        logger.warning("\(w)")
+        result.warnings.append(w)
+      }
+    }
+    if cutoff != nil {
+      for (side, target) in [(Side.source, source), (.destination, destination)] {
+        if let w = Self.clockWarning(target, side: side) {
+          logger.warning("\(w)")
+          result.warnings.append(w)
+        }
+      }
+    }
     try report.close()
     for (side, listing) in [(Side.source, srcListing), (.destination, dstListing)] {
       if let p = listing.partitioned {
@@ -346,6 +414,28 @@ public struct PairComparison {
   }
 
   static func seconds(_ t: TimeInterval) -> String { String(format: "%.2f", t) }
+
+  /// Why a key is not judged against `cutoff` (a side's LastModified after it), or nil.
+  static func changedAfter(_ cutoff: Cutoff, _ event: MergeEvent) -> String? {
+    let sides: [(String, ListedObject?)]
+    switch event {
+    case .inBoth(let s, let d): sides = [("source", s), ("destination", d)]
+    case .onlyInSource(let s): sides = [("source", s)]
+    case .onlyInDestination(let d): sides = [("destination", d)]
+    }
+    let after = sides.filter { $0.1.map { cutoff.isAfter($0.lastModified) } ?? false }.map(\.0)
+    return after.isEmpty ? nil : "\(after.joined(separator: " and ")) modified after the cutoff"
+  }
+
+  /// A warning when the endpoint's clock (the `Date` of its first answer) is more than a minute off this
+  /// machine's: the cutoff is compared with the server's timestamps.
+  static func clockWarning(_ target: ListingTarget, side: Side) -> String? {
+    guard let (server, local) = target.client.stats.firstDate, let s = parseHTTPDate(server) else { return nil }
+    let skew = Double(s) - local.timeIntervalSince1970
+    guard abs(skew) > 60 else { return nil }
+    return
+      "the clock of the \(side) endpoint \(target.client.endpoint) is \(Int(abs(skew).rounded())) s \(skew > 0 ? "ahead of" : "behind") this machine's (Date: \(server)): the as-of cutoff is compared with the server's timestamps"
+  }
 }
 
 /// Routes worker results to the current attempt's window.

@@ -34,7 +34,11 @@ final class ReorderWindow: @unchecked Sendable {
     condition.lock()
     defer { condition.unlock() }
     guard var entry = entries[r.seq], entry.outcome == nil, case .inBoth(let s, let d) = entry.event else { return }
-    if let error = r.error {
+    if r.changedAfterCutoff == true {
+      entry.outcome = Difference(
+        key: s.key, status: .changedAfterCutoff, fields: [], source: s, destination: d, sourceDetails: r.source,
+        destinationDetails: r.destination, reason: r.reason)
+    } else if let error = r.error {
       var difference = Difference(
         key: s.key, status: .error, fields: [], source: s, destination: d, sourceDetails: r.source,
         destinationDetails: r.destination, error: error)

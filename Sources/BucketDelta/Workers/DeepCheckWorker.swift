@@ -83,7 +83,8 @@ public enum DeepCheckWorker {
   }
 
   /// The headers a HEAD answer keeps: the deep fields' and what the verification ladder reads.
-  static let keptHeaders = DeepField.headerNames + ContentFacts.headerNames + [TaggingCountPolicy.header]
+  static let keptHeaders =
+    DeepField.headerNames + ContentFacts.headerNames + [TaggingCountPolicy.header, "last-modified"]
 
   static func check(
     _ item: WorkItem, src: S3Client, dst: S3Client, pair config: WorkerPair, budget: ContentBudget,
@@ -93,7 +94,7 @@ public enum DeepCheckWorker {
     var d: ObjectDetails?
     var errors: [String] = []
     var failures: [KeyFailure] = []
-    let tags = config.deep && config.compareTags
+    let tags = config.deep && config.compareTags && !config.ignore.fields.contains(.tags)
     let checksums = config.verify >= .checksum
     let sourceKey = config.source.prefix + item.key
     let destinationKey = config.destination.prefix + item.key
@@ -116,6 +117,17 @@ public enum DeepCheckWorker {
         bucket: config.destination.bucket, key: destinationKey, tags: false, headers: keptHeaders,
         checksums: checksums)
     } catch { failed(.destination, error) }
+    if let cutoff = config.cutoff {
+      // Gone (404) or rewritten since the listing, after the cutoff: not judged.
+      let gone = failures.contains { $0.kind.hasPrefix("HTTP 404") }
+      let rewritten = [s, d].contains { $0?.headers["last-modified"].map(cutoff.isAfter) ?? false }
+      if gone || rewritten {
+        return WorkResult(
+          pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: nil,
+          reason: gone ? "deleted after the listing: \(errors.joined(separator: "; "))" : "rewritten after the listing",
+          changedAfterCutoff: true)
+      }
+    }
     guard var s, var d else { return notChecked(s, d) }
     var tagFetchesSaved = 0
     if tags {
@@ -154,7 +166,7 @@ public enum DeepCheckWorker {
         tagFetchesSaved = 2
       }
     }
-    let fields = config.deep ? DeepCheck.compare(s, d, compareTags: config.compareTags) : []
+    let fields = config.deep ? DeepCheck.compare(s, d, compareTags: config.compareTags, ignoring: config.ignore) : []
     var sc = ContentCheck.Copy(size: s.size ?? -1, etag: s.etag, facts: ContentFacts(headers: s.headers))
     var dc = ContentCheck.Copy(size: d.size ?? -1, etag: d.etag, facts: ContentFacts(headers: d.headers))
     var content = ContentCheck.decide(sc, dc, level: config.verify)
