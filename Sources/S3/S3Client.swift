@@ -130,6 +130,45 @@ public final class S3Client: Sendable {
     }
   }
 
+  /// One page of `ListObjectVersions` with `encoding-type=url`: versions and delete markers, by key and
+  /// newest first.
+  public func listObjectVersions(
+    bucket: String, prefix: String = "", keyMarker: String? = nil, versionIDMarker: String? = nil,
+    maxKeys: Int = 1000
+  ) throws(S3Error) -> ListObjectVersionsPage {
+    var query: [(String, String)] = [("versions", ""), ("encoding-type", "url"), ("max-keys", String(maxKeys))]
+    if !prefix.isEmpty { query.append(("prefix", prefix)) }
+    if let keyMarker { query.append(("key-marker", keyMarker)) }
+    if let versionIDMarker { query.append(("version-id-marker", versionIDMarker)) }
+    let (response, attempts) = try execute(
+      operation: "ListObjectVersions", method: "GET", bucket: bucket, key: nil, query: query,
+      maxResponseBytes: Self.maxListingPageBytes)
+    do {
+      return try ListObjectVersionsPage.parse(response.body)
+    } catch {
+      throw S3Error(
+        kind: .protocolViolation(Self.unreadable(response, expected: "ListVersionsResult", error.description)),
+        operation: "ListObjectVersions", endpoint: endpoint.description, bucket: bucket, attempts: attempts)
+    }
+  }
+
+  /// `GetBucketVersioning`.
+  public func bucketVersioning(bucket: String) throws(S3Error) -> VersioningStatus {
+    let (response, attempts) = try execute(
+      operation: "GetBucketVersioning", method: "GET", bucket: bucket, key: nil, query: [("versioning", "")])
+    do {
+      let root = try S3XMLParser.parse(response.body)
+      guard root.name == "VersioningConfiguration" else {
+        throw ProtocolError("expected <VersioningConfiguration>, got <\(root.name)>")
+      }
+      return VersioningStatus(rawValue: root.text(of: "Status") ?? "") ?? .unversioned
+    } catch {
+      throw S3Error(
+        kind: .protocolViolation(Self.unreadable(response, expected: "VersioningConfiguration", "\(error)")),
+        operation: "GetBucketVersioning", endpoint: endpoint.description, bucket: bucket, attempts: attempts)
+    }
+  }
+
   /// Why an answer could not be read. One that is not the S3 document at all (a web page, a login
   /// form, a proxy's error page) says so, with its Content-Type and first bytes: "malformed XML at
   /// byte 0: DTDs are not accepted" told a user nothing.

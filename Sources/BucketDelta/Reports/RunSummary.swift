@@ -55,6 +55,8 @@ public struct PairSummary: Codable, Sendable {
   public var filters: [String]?
   /// Deep-check fields left out (`ignore`); absent without any.
   public var ignored_fields: [String]?
+  /// Each side's versioning state (`Enabled`, `Suspended`, `Unversioned`), where the server told it.
+  public var versioning: [String: String]?
   public var errors: Int
   public var duration_seconds: Double
   public var objects_per_second: Double

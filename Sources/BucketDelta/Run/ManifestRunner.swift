@@ -315,6 +315,9 @@ public struct ManifestRunner: Sendable {
     summary.as_of = (result.cutoff ?? cutoff(pair))?.text
     summary.filters = pair.filterRules.isEmpty ? nil : pair.filterRules.map(\.description)
     summary.ignored_fields = pair.ignore.isEmpty ? nil : pair.ignore.names
+    summary.versioning =
+      result.versioning.isEmpty
+      ? nil : Dictionary(uniqueKeysWithValues: result.versioning.map { ($0.key.rawValue, $0.value.rawValue) })
     summary.errors = result.errors
     summary.duration_seconds = (elapsed * 1000).rounded() / 1000
     summary.objects_per_second = elapsed > 0 ? (Double(result.objectsProcessed) / elapsed * 100).rounded() / 100 : 0

@@ -67,6 +67,8 @@ public struct PairResult: Sendable, Equatable {
   public var excluded = 0
   /// The cutoff the pair was judged against.
   public var cutoff: Cutoff?
+  /// Each side's versioning state (`GetBucketVersioning`), where the server told it.
+  public var versioning: [Side: VersioningStatus] = [:]
   /// Keys the deep check could not check (they are reported, and make the run fail).
   public var errors = 0
   /// Deep-check workers restarted after they died.
@@ -147,13 +149,21 @@ public struct PairComparison {
     }
     var firstSeq = 0
     let prefixWarnings = PrefixWarnings()
+    let versioning = Self.versioning(source, destination, logger: logger)
     while true {
       do {
         if let cutoff { logger.info("As-of cutoff: \(cutoff.text) (objects changed after it are not judged)") }
         var result = try runOnce(
           strategy: strategy, base: base, pool: pool, pairIndex: pairIndex, sink: sink,
-          prefixWarnings: prefixWarnings, cutoff: cutoff, firstSeq: &firstSeq)
+          prefixWarnings: prefixWarnings, cutoff: cutoff,
+          sourceVersioned: (versioning[.source] ?? .unversioned) != .unversioned,
+          firstSeq: &firstSeq)
         result.cutoff = cutoff
+        result.versioning = versioning
+        for side in Side.inOrder(Set(versioning.keys)) where versioning[side] != .unversioned {
+          result.warnings.append(
+            "the \(side) bucket has versioning \(versioning[side]!.rawValue): only the latest versions were compared")
+        }
         result.sortedSides = Side.inOrder(strategy.sorted)
         result.singleStreamSides = Side.inOrder(strategy.singleStream)
         result.workerRestarts = pool?.restartCount ?? 0
@@ -171,7 +181,8 @@ public struct PairComparison {
 
   private func runOnce(
     strategy: ListingStrategy, base: Checkpoint?, pool: WorkerPool?,
-    pairIndex: Int, sink: ResultSink, prefixWarnings: PrefixWarnings, cutoff: Cutoff?, firstSeq: inout Int
+    pairIndex: Int, sink: ResultSink, prefixWarnings: PrefixWarnings, cutoff: Cutoff?, sourceVersioned: Bool,
+    firstSeq: inout Int
   ) throws -> PairResult {
     let report = try ReportFile(path: reportPath, keepingFirst: base?.reportBytes)
     // A single stream restarts from the beginning on resume: a server's own order decides what its
@@ -357,7 +368,10 @@ public struct PairComparison {
           listed = Difference(key: event.key, status: .excluded, fields: [], source: nil, destination: nil)
         }
       }
-      if let cutoff, listed.status != .excluded, let why = Self.changedAfter(cutoff, event) {
+      if let cutoff, listed.status != .excluded,
+        let why = Self.changedAfter(cutoff, event)
+          ?? (sourceVersioned && listed.status == .onlyInDestination ? deletedAfter(cutoff, event.key) : nil)
+      {
         listed = Difference(
           key: event.key, status: .changedAfterCutoff, fields: [], source: listed.source,
           destination: listed.destination, reason: why)
@@ -414,6 +428,48 @@ public struct PairComparison {
   }
 
   static func seconds(_ t: TimeInterval) -> String { String(format: "%.2f", t) }
+
+  /// Each side's versioning state; a side whose server does not tell (no permission, not implemented) is
+  /// left out. A versioned side is said once in the log: a latest-only check of it is a choice to see.
+  static func versioning(_ source: ListingTarget, _ destination: ListingTarget, logger: Logger) -> [Side:
+    VersioningStatus]
+  {
+    var out: [Side: VersioningStatus] = [:]
+    for (side, target) in [(Side.source, source), (.destination, destination)] {
+      do {
+        let status = try target.client.bucketVersioning(bucket: target.bucket)
+        out[side] = status
+        if status != .unversioned {
+          logger.warning(
+            "The \(side) bucket \(target.bucket) has versioning \(status.rawValue): only the latest versions are compared"
+          )
+        }
+      } catch {
+        logger.debug("Versioning of the \(side) bucket \(target.bucket) not known: \(error)")
+      }
+    }
+    return out
+  }
+
+  /// In a versioned source, a key found only in the destination whose newest source entry is a delete
+  /// marker made after `cutoff` was deleted after it, not never copied (one ListObjectVersions request).
+  private func deletedAfter(_ cutoff: Cutoff, _ key: String) -> String? {
+    let page: ListObjectVersionsPage
+    do {
+      page = try source.client.listObjectVersions(bucket: source.bucket, prefix: source.prefix + key, maxKeys: 1)
+    } catch {
+      // Then the key stays only in the destination: the verdict without the lookup.
+      logger.warning("Could not look up the versions of '\(key)' in the source bucket: \(error)")
+      return nil
+    }
+    // Newest first: a delete marker made after the cutoff, or a version made after it (deleted, then
+    // written again after the listing passed), shows a change after the cutoff.
+    guard let newest = page.versions.first, newest.key == source.prefix + key, cutoff.isAfter(newest.lastModified)
+    else { return nil }
+    return newest.isDeleteMarker
+      ? "source deleted after the cutoff (delete marker of \(newest.lastModified))"
+      : "source deleted and written again after the cutoff (version of \(newest.lastModified))"
+  }
 
   /// Why a key is not judged against `cutoff` (a side's LastModified after it), or nil.
   static func changedAfter(_ cutoff: Cutoff, _ event: MergeEvent) -> String? {
