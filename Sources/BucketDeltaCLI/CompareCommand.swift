@@ -189,6 +189,7 @@ extension AddressingStyle: ExpressibleByArgument {}
 extension VerifyLevel: ExpressibleByArgument {}
 extension ContentScope: ExpressibleByArgument {}
 extension TaggingCountMode: ExpressibleByArgument {}
+extension ExtraVersions: ExpressibleByArgument {}
 
 extension LogLevel: ExpressibleByArgument {
   public init?(argument: String) {

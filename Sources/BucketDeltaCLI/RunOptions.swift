@@ -64,6 +64,20 @@ struct RunOptions: ParsableArguments {
   var include: [String] = []
   @Option(name: .customLong("exclude"), help: "Leave out keys matching this glob (repeatable; see --include).")
   var exclude: [String] = []
+  @Flag(
+    name: .customLong("versions"),
+    help:
+      "Compare version histories (ListObjectVersions), not only the latest versions: missing, extra and changed versions and delete markers."
+  )
+  var versions = false
+  @Option(
+    name: .customLong("compare_delete_markers"),
+    help: "With --versions: whether delete markers take part (default true).")
+  var compareDeleteMarkers: BoolArgument?
+  @Option(
+    name: .customLong("extra_destination_versions"),
+    help: "With --versions: report (default) or allow destination versions the source's history lacks.")
+  var extraDestinationVersions: ExtraVersions?
   @Option(
     name: .customLong("ignore"),
     help:
@@ -136,6 +150,9 @@ struct RunOptions: ParsableArguments {
       if reportSkipped { m.pairs[i].reportSkipped = true }
       if !rules.isEmpty { m.pairs[i].filterRules = rules }
       if let ignored { m.pairs[i].ignore = ignored }
+      if versions { m.pairs[i].versions = true }
+      if let v = compareDeleteMarkers { m.pairs[i].compareDeleteMarkers = v.value }
+      if let v = extraDestinationVersions { m.pairs[i].extraDestinationVersions = v }
     }
     if let j = junit { m.output.junit = j }
     if let f = metricsFile { m.output.metricsFile = f }

@@ -158,7 +158,8 @@ public final class S3Client: Sendable {
       operation: "GetBucketVersioning", method: "GET", bucket: bucket, key: nil, query: [("versioning", "")])
     do {
       let root = try S3XMLParser.parse(response.body)
-      guard root.name == "VersioningConfiguration" else {
+      // moto answers <GetBucketVersioningResponse> with the same <Status>.
+      guard root.name == "VersioningConfiguration" || root.name == "GetBucketVersioningResponse" else {
         throw ProtocolError("expected <VersioningConfiguration>, got <\(root.name)>")
       }
       return VersioningStatus(rawValue: root.text(of: "Status") ?? "") ?? .unversioned

@@ -28,6 +28,9 @@ public struct Checkpoint: Codable, Sendable, Equatable {
   public var excluded: Int? = nil
   /// The as-of cutoff the pair is judged against (a resume keeps it, whatever `run_start` is now).
   public var cutoff: Cutoff? = nil
+  /// `versions: true`: reported versions per status, and the versions compared.
+  public var versionStatuses: [String: Int]? = nil
+  public var versionsCompared: Int? = nil
   /// Sides found out of byte order: they are listed whole and sorted again on resume.
   public var sortedSides: [String]
   /// Sides whose key ranges did not join up: listed as one stream again on resume.
@@ -53,6 +56,8 @@ public struct Checkpoint: Codable, Sendable, Equatable {
     case tagFetchesSaved = "tag_fetches_saved"
     case changedAfterCutoff = "changed_after_cutoff"
     case excluded, cutoff
+    case versionStatuses = "version_statuses"
+    case versionsCompared = "versions_compared"
     case sortedSides = "sorted_sides"
     case singleStreamSides = "single_stream_sides"
     case rangeHandOffs = "range_hand_offs"

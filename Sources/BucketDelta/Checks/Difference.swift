@@ -33,6 +33,38 @@ public enum DifferenceStatus: String, Sendable, Codable {
   case changedAfterCutoff = "changed_after_cutoff"
   /// Not judged: left out by the pair's filters (counted, never reported).
   case excluded
+  /// `versions: true`: a source version the destination's history lacks.
+  case versionMissingInDestination = "version_missing_in_destination"
+  /// `versions: true`: a destination version the source's history lacks (with
+  /// `extra_destination_versions: report`).
+  case versionOnlyInDestination = "version_only_in_destination"
+  /// `versions: true`: versions at the same place in both histories whose content differs.
+  case versionDifferent = "version_different"
+  /// `versions: true`: a source delete marker the destination's history lacks.
+  case deleteMarkerMissing = "delete_marker_missing"
+  /// `versions: true`: a destination delete marker the source's history lacks.
+  case deleteMarkerExtra = "delete_marker_extra"
+
+  /// The statuses of one version of a history (`versions: true`).
+  public static let versionStatuses: [DifferenceStatus] = [
+    .versionMissingInDestination, .versionOnlyInDestination, .versionDifferent, .deleteMarkerMissing,
+    .deleteMarkerExtra,
+  ]
+}
+
+/// Which version of a history a record is about (`versions: true`).
+public struct VersionRef: Sendable, Equatable {
+  public var id: String
+  /// 1-based place in the side's history, oldest first, and the history's length.
+  public var position: Int
+  public var count: Int
+  public var isDeleteMarker: Bool
+  public init(id: String, position: Int, count: Int, isDeleteMarker: Bool) {
+    self.id = id
+    self.position = position
+    self.count = count
+    self.isDeleteMarker = isDeleteMarker
+  }
 }
 
 /// One reported difference.
@@ -58,6 +90,9 @@ public struct Difference: Sendable {
   public var tagFetchesSaved = 0
   /// With `.error`: the cause on each side that failed (for counting, never reported per key).
   public var failures: [KeyFailure] = []
+  /// The versions the record is about (`versions: true`).
+  public var sourceVersion: VersionRef?
+  public var destinationVersion: VersionRef?
 
   public init(
     key: String, status: DifferenceStatus, fields: [DifferenceField], source: ListedObject?,

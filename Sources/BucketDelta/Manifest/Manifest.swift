@@ -78,6 +78,12 @@ public struct Tuning: Sendable, Equatable {
   public init() {}
 }
 
+/// What to do with destination versions the source's history lacks (`extra_destination_versions`): a
+/// backup that keeps versions the source has since expired may be fine.
+public enum ExtraVersions: String, Sendable, CaseIterable, Codable {
+  case allow, report
+}
+
 /// One bucket pair to compare.
 public struct PairConfig: Sendable {
   public var name: String
@@ -104,6 +110,12 @@ public struct PairConfig: Sendable {
   public var reportSkipped = false
   /// Deep-check fields left out (`ignore`).
   public var ignore = IgnoredFields()
+  /// Compare version histories (`versions`), not only the latest versions.
+  public var versions = false
+  /// With `versions`: delete markers take part (`compare_delete_markers`).
+  public var compareDeleteMarkers = true
+  /// With `versions`: whether destination versions the source lacks are reported.
+  public var extraDestinationVersions = ExtraVersions.report
   /// Include/exclude rules in order (`filters`, or `include`/`exclude`); checked by `KeyFilter.make`.
   public var filterRules: [KeyFilter.Rule] = []
   /// The filter of `filterRules` (validated when the manifest or the flags were read).

@@ -173,6 +173,12 @@ public struct ManifestDecoder {
       ("content_scope", { d, n, p, c in if let v = d.enumValue(n, p, ContentScope.self) { c.contentScope = v } }),
       ("report_matches", { d, n, p, c in if let v = d.bool(n, p) { c.reportMatches = v } }),
       ("report_skipped", { d, n, p, c in if let v = d.bool(n, p) { c.reportSkipped = v } }),
+      ("versions", { d, n, p, c in if let v = d.bool(n, p) { c.versions = v } }),
+      ("compare_delete_markers", { d, n, p, c in if let v = d.bool(n, p) { c.compareDeleteMarkers = v } }),
+      (
+        "extra_destination_versions",
+        { d, n, p, c in if let v = d.enumValue(n, p, ExtraVersions.self) { c.extraDestinationVersions = v } }
+      ),
       (
         "as_of",
         { d, n, p, c in

@@ -64,6 +64,20 @@ public enum TextReport {
       return "Changed After Cutoff Key: \(lineSafe(d.key)), Reasons: \(PythonRepr.list([d.reason ?? "unknown"]))"
     case .excluded:
       return "Excluded Key: \(lineSafe(d.key))"
+    case .versionMissingInDestination, .versionOnlyInDestination, .versionDifferent, .deleteMarkerMissing,
+      .deleteMarkerExtra:
+      var items: [String] = []
+      func describe(_ side: String, _ v: VersionRef?, _ o: ListedObject?) {
+        guard let v else { return }
+        items.append("\(side) version: \(v.id) (\(v.position) of \(v.count))")
+        if let o, !v.isDeleteMarker { items += ["ETag: \(o.etag)", "Size: \(o.size) bytes"] }
+      }
+      describe("Source", d.sourceVersion, d.source)
+      describe("Destination", d.destinationVersion, d.destination)
+      if d.status == .versionDifferent { items += d.fields.map(\.textLabel) }
+      let title = d.status.rawValue.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(
+        separator: " ")
+      return "\(title) Key: \(lineSafe(d.key)), Differences: \(PythonRepr.list(items))"
     }
   }
 
@@ -92,18 +106,22 @@ public enum JSONLReport {
     var out = "{\"key\":" + JSON.string(d.key)
     out += ",\"status\":" + JSON.string(d.status.rawValue)
     out += ",\"differences\":[" + d.fields.map { JSON.string($0.rawValue) }.joined(separator: ",") + "]"
-    out += ",\"source\":" + object(d.source, d.sourceDetails)
-    out += ",\"destination\":" + object(d.destination, d.destinationDetails)
+    out += ",\"source\":" + object(d.source, d.sourceDetails, d.sourceVersion)
+    out += ",\"destination\":" + object(d.destination, d.destinationDetails, d.destinationVersion)
     out += ",\"verified_by\":" + (d.verifiedBy.map(JSON.string) ?? "null")
     if let reason = d.reason { out += ",\"reason\":" + JSON.string(reason) }
     if let error = d.error { out += ",\"error\":" + JSON.string(error) }
     return out + "}"
   }
 
-  private static func object(_ o: ListedObject?, _ details: ObjectDetails?) -> String {
+  private static func object(_ o: ListedObject?, _ details: ObjectDetails?, _ version: VersionRef? = nil) -> String {
     guard let o else { return "null" }
     var out =
       "{\"etag\":\(JSON.string(o.etag)),\"size\":\(o.size),\"last_modified\":\(JSON.string(o.lastModified))"
+    if let v = version {
+      out +=
+        ",\"version_id\":\(JSON.string(v.id)),\"position\":\(v.position),\"versions\":\(v.count),\"delete_marker\":\(v.isDeleteMarker)"
+    }
     if let x = details {
       out += ",\"metadata\":" + JSON.object(x.metadata)
       if let tags = x.tags { out += ",\"tags\":" + JSON.object(tags) }

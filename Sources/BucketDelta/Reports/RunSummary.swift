@@ -55,6 +55,10 @@ public struct PairSummary: Codable, Sendable {
   public var filters: [String]?
   /// Deep-check fields left out (`ignore`); absent without any.
   public var ignored_fields: [String]?
+  /// `versions: true`: the versions (and delete markers) compared on both sides, and the versions reported
+  /// per status (`version_missing_in_destination`, ...).
+  public var versions_compared: Int?
+  public var version_differences: [String: Int]?
   /// Each side's versioning state (`Enabled`, `Suspended`, `Unversioned`), where the server told it.
   public var versioning: [String: String]?
   public var errors: Int

@@ -53,6 +53,8 @@ public struct ManifestRunner: Sendable {
       + (pair.asOf != nil ? ["as_of"] : []) + (pair.reportSkipped ? ["report_skipped"] : [])
       + (pair.filterRules.isEmpty ? [] : ["filters=\(pair.filterRules.map(\.description).joined(separator: "\u{0}"))"])
       + (pair.ignore.isEmpty ? [] : ["ignore=\(pair.ignore.names.joined(separator: ","))"])
+      + (pair.versions
+        ? ["versions", "markers=\(pair.compareDeleteMarkers)", "extra=\(pair.extraDestinationVersions.rawValue)"] : [])
     return CheckpointStore(
       directory: stateDirectory, pair: pair.name, reportPath: reportPath(pair),
       fingerprint: CheckpointStore.fingerprint(parts))
@@ -262,6 +264,14 @@ public struct ManifestRunner: Sendable {
       options.runStart = startTime
       options.reportSkipped = pair.reportSkipped
       options.filter = pair.filter
+      options.versions = pair.versions
+      options.compareDeleteMarkers = pair.compareDeleteMarkers
+      options.extraDestinationVersions = pair.extraDestinationVersions
+      if pair.versions && (pair.check == .deep || pair.level > .etag) {
+        throw WorkerError(
+          "versions: true compares the histories from the listings (sizes, ETags, delete markers); a deep check or verify: \(pair.level.rawValue) per version is not built yet: use check: shallow (--shallow_check true) with verify: etag for this pair"
+        )
+      }
       options.maxQueueSize = manifest.tuning.maxQueueSize
       options.rangeListers = manifest.tuning.rangeListers
       options.checkpoint = store
@@ -315,6 +325,10 @@ public struct ManifestRunner: Sendable {
     summary.as_of = (result.cutoff ?? cutoff(pair))?.text
     summary.filters = pair.filterRules.isEmpty ? nil : pair.filterRules.map(\.description)
     summary.ignored_fields = pair.ignore.isEmpty ? nil : pair.ignore.names
+    if pair.versions {
+      summary.versions_compared = result.versionsCompared
+      summary.version_differences = result.versionStatuses
+    }
     summary.versioning =
       result.versioning.isEmpty
       ? nil : Dictionary(uniqueKeysWithValues: result.versioning.map { ($0.key.rawValue, $0.value.rawValue) })

@@ -38,6 +38,11 @@ public struct PairOptions: Sendable {
   public var reportSkipped = false
   /// Which keys are compared at all (`include`/`exclude`/`filters`).
   public var filter = KeyFilter.none
+  /// Compare version histories (`versions`), with or without delete markers, extra destination versions
+  /// reported or allowed.
+  public var versions = false
+  public var compareDeleteMarkers = true
+  public var extraDestinationVersions = ExtraVersions.report
   /// Whether keys go through the worker pool: every key in both buckets for a deep check; for a shallow
   /// one, the keys the listings leave unverified when `verify` goes beyond ETags.
   var usesPool: Bool { deep || level > .etag }
@@ -69,6 +74,9 @@ public struct PairResult: Sendable, Equatable {
   public var cutoff: Cutoff?
   /// Each side's versioning state (`GetBucketVersioning`), where the server told it.
   public var versioning: [Side: VersioningStatus] = [:]
+  /// `versions: true`: reported versions per status, and the versions compared on both sides.
+  public var versionStatuses: [String: Int] = [:]
+  public var versionsCompared = 0
   /// Keys the deep check could not check (they are reported, and make the run fail).
   public var errors = 0
   /// Deep-check workers restarted after they died.
@@ -149,18 +157,20 @@ public struct PairComparison {
     }
     var firstSeq = 0
     let prefixWarnings = PrefixWarnings()
-    let versioning = Self.versioning(source, destination, logger: logger)
+    let versioning = Self.versioning(source, destination, versionsMode: options.versions, logger: logger)
     while true {
       do {
         if let cutoff { logger.info("As-of cutoff: \(cutoff.text) (objects changed after it are not judged)") }
-        var result = try runOnce(
-          strategy: strategy, base: base, pool: pool, pairIndex: pairIndex, sink: sink,
-          prefixWarnings: prefixWarnings, cutoff: cutoff,
-          sourceVersioned: (versioning[.source] ?? .unversioned) != .unversioned,
-          firstSeq: &firstSeq)
+        var result =
+          options.versions
+          ? try runVersions(strategy: strategy, base: base, cutoff: cutoff)
+          : try runOnce(
+            strategy: strategy, base: base, pool: pool, pairIndex: pairIndex, sink: sink,
+            prefixWarnings: prefixWarnings, cutoff: cutoff,
+            sourceVersioned: (versioning[.source] ?? .unversioned) != .unversioned, firstSeq: &firstSeq)
         result.cutoff = cutoff
         result.versioning = versioning
-        for side in Side.inOrder(Set(versioning.keys)) where versioning[side] != .unversioned {
+        for side in Side.inOrder(Set(versioning.keys)) where versioning[side] != .unversioned && !options.versions {
           result.warnings.append(
             "the \(side) bucket has versioning \(versioning[side]!.rawValue): only the latest versions were compared")
         }
@@ -172,7 +182,9 @@ public struct PairComparison {
         options.checkpoint?.delete()
         return result
       } catch let e as ListingOrderError {
-        guard let warning = strategy.fallBack(after: e) else { throw e }
+        guard var warning = strategy.fallBack(after: e) else { throw e }
+        // A version listing has no key ranges: out of order goes straight to sorting.
+        if options.versions, strategy.mode(e.side) != .sorted, let w = strategy.fallBack(after: e) { warning = w }
         logger.warning("\(warning)")
         options.progress?.restartListing()
       }
@@ -311,7 +323,9 @@ public struct PairComparison {
         case .different: result.different += 1
         case .unverified: result.unverified += 1
         case .changedAfterCutoff: result.changedAfterCutoff += 1
-        case .excluded: break
+        case .excluded, .versionMissingInDestination, .versionOnlyInDestination, .versionDifferent,
+          .deleteMarkerMissing, .deleteMarkerExtra:
+          break
         case .error:
           if !tally.anyDenied, d.failures.contains(where: \.isAccessDenied), let store = options.checkpoint {
             // before this key is counted and its record written
@@ -429,17 +443,197 @@ public struct PairComparison {
 
   static func seconds(_ t: TimeInterval) -> String { String(format: "%.2f", t) }
 
+  // MARK: Versions
+
+  /// `versions: true`: lists both sides with ListObjectVersions, merge-joins the key histories and
+  /// aligns each key's histories (`VersionAlignment`); one record per version that differs. The checkpoint
+  /// watermark is a key: a key's versions are judged together.
+  private func runVersions(strategy: ListingStrategy, base: Checkpoint?, cutoff: Cutoff?) throws -> PairResult {
+    let report = try ReportFile(path: reportPath, keepingFirst: base?.reportBytes)
+    var stoppers: [ObjectStream] = []
+    defer { for s in stoppers { s.close() } }
+    func open(_ side: Side, _ target: ListingTarget) throws -> KeyHistoryStream {
+      let listing = VersionEntryListing(target: target, side: side, logger: logger)
+      stoppers.append(listing)
+      logger.info("Listing all versions of the \(side) bucket: \(target.bucket)")
+      guard strategy.mode(side) == .sorted else { return KeyHistoryStream(listing) }
+      logger.info("Versions of the \(side) bucket sorted by UTF-8 bytes (bounded memory, spilled to disk)")
+      let dir = options.temporaryDirectory.appendingPathComponent(
+        "bucket-delta-sort-\(getpid())-\(side)-\(UUID().uuidString)")
+      let sorted = try ExternalSorter(runSize: options.sortRunSize, directory: dir).sorted(listing)
+      stoppers.append(sorted)
+      return KeyHistoryStream(sorted)
+    }
+    let src = try open(.source, source)
+    let dst = try open(.destination, destination)
+    logger.info("Starting bucket comparison")
+    logger.info(
+      "Mode: version histories (delete markers \(options.compareDeleteMarkers ? "compared" : "left out"), extra destination versions \(options.extraDestinationVersions == .allow ? "allowed" : "reported"))"
+    )
+    var result = PairResult()
+    if let base {
+      result.objectsProcessed = base.objectsProcessed
+      result.onlyInSource = base.onlyInSource
+      result.onlyInDestination = base.onlyInDestination
+      result.different = base.different
+      result.identical = base.identical ?? 0
+      result.unverified = base.unverified ?? 0
+      result.excluded = base.excluded ?? 0
+      result.versionStatuses = base.versionStatuses ?? [:]
+      result.versionsCompared = base.versionsCompared ?? 0
+    }
+    var watermark = base?.lastKey
+    var lastReport = Date()
+    func saveCheckpoint() throws {
+      guard let store = options.checkpoint else { return }
+      try report.sync()
+      var cp = Checkpoint(
+        fingerprint: store.fingerprint, lastKey: watermark, reportBytes: report.length,
+        objectsProcessed: result.objectsProcessed, onlyInSource: result.onlyInSource,
+        onlyInDestination: result.onlyInDestination, different: result.different, errors: 0,
+        sortedSides: Side.inOrder(strategy.sorted).map(\.rawValue), resumes: base?.resumes ?? 0,
+        updatedAt: isoTimestamp(Date()), pid: getpid())
+      cp.identical = result.identical
+      cp.unverified = result.unverified
+      cp.excluded = result.excluded
+      cp.cutoff = cutoff
+      cp.versionStatuses = result.versionStatuses
+      cp.versionsCompared = result.versionsCompared
+      try store.save(cp)
+    }
+    func nextAfterWatermark(_ stream: KeyHistoryStream) throws -> KeyHistory? {
+      while let h = try stream.next() {
+        if let w = base?.lastKey, KeyOrder.compare(h.key, w) <= 0 { continue }
+        return h
+      }
+      return nil
+    }
+    try saveCheckpoint()
+    var s = try nextAfterWatermark(src)
+    var d = try nextAfterWatermark(dst)
+    while s != nil || d != nil {
+      let order = s == nil ? 1 : d == nil ? -1 : KeyOrder.compare(s!.key, d!.key)
+      let key = order <= 0 ? s!.key : d!.key
+      let sv = order <= 0 ? s!.versions : []
+      let dv = order >= 0 ? d!.versions : []
+      if order <= 0 { s = try nextAfterWatermark(src) }
+      if order >= 0 { d = try nextAfterWatermark(dst) }
+      watermark = key
+      if !options.filter.isEmpty, !options.filter.decide(key).included {
+        result.excluded += 1
+        continue
+      }
+      let records = versionRecords(key: key, sv, dv, cutoff: cutoff)
+      result.objectsProcessed += 1
+      result.versionsCompared += sv.count + dv.count
+      for r in records {
+        result.versionStatuses[r.status.rawValue, default: 0] += 1
+        try report.write(
+          options.reportFormat.line(
+            for: r, sourceBucket: source.bucket, destinationBucket: destination.bucket, showTimes: cutoff != nil))
+      }
+      if records.isEmpty {
+        result.identical += 1
+      } else if sv.isEmpty {
+        result.onlyInDestination += 1
+      } else if dv.isEmpty {
+        result.onlyInSource += 1
+      } else if records.allSatisfy({ $0.status == .unverified }) {
+        result.unverified += 1
+      } else {
+        result.different += 1
+      }
+      options.progress?.compared(
+        total: result.objectsProcessed, differences: result.objectsWithDifferences, bytesRead: 0)
+      if result.objectsProcessed % options.numObjectsReport == 0 {
+        let now = Date()
+        logger.info(
+          "Processed \(result.objectsProcessed) keys (\(result.versionsCompared) versions) in \(Self.seconds(now.timeIntervalSince(lastReport))) seconds, total elapsed \(Self.seconds(now.timeIntervalSince(startTime))) seconds"
+        )
+        lastReport = now
+        try saveCheckpoint()
+      }
+      if interruptSignal != 0 {
+        try saveCheckpoint()
+        throw Interrupted(signal: interruptSignal)
+      }
+    }
+    try report.close()
+    return result
+  }
+
+  /// The records of one key's histories (newest first as listed): versions after the cutoff and (without
+  /// `compare_delete_markers`) delete markers left out, then aligned oldest first.
+  func versionRecords(key: String, _ sv: [ObjectVersion], _ dv: [ObjectVersion], cutoff: Cutoff?) -> [Difference] {
+    func prepare(_ v: [ObjectVersion]) -> [ObjectVersion] {
+      v.reversed().filter {
+        (options.compareDeleteMarkers || !$0.isDeleteMarker) && !(cutoff?.isAfter($0.lastModified) ?? false)
+      }
+    }
+    let s = prepare(sv)
+    let d = prepare(dv)
+    let (outcomes, byPosition) = VersionAlignment.align(s, d)
+    if byPosition {
+      logger.warning(
+        "Key '\(key)' has \(max(s.count, d.count)) versions on a side, over \(VersionAlignment.alignmentCap): its histories were compared by position, not aligned"
+      )
+    }
+    func ref(_ item: VersionAlignment.Item, of count: Int) -> VersionRef {
+      VersionRef(
+        id: item.version.versionID, position: item.position, count: count, isDeleteMarker: item.version.isDeleteMarker)
+    }
+    func listed(_ v: ObjectVersion) -> ListedObject {
+      ListedObject(key: key, etag: v.etag, size: v.size, lastModified: v.lastModified)
+    }
+    var out: [Difference] = []
+    for o in outcomes {
+      var r: Difference
+      switch o {
+      case .same: continue
+      case .different(let a, let b, let verdict):
+        var status = DifferenceStatus.versionDifferent
+        var fields: [DifferenceField] = []
+        var reason: String? = nil
+        switch verdict {
+        case .identical: continue
+        case .different(_, let f): fields = f
+        case .unverified(let why):
+          status = .unverified
+          reason = "version \(a.position) of \(s.count): \(why)"
+        }
+        r = Difference(
+          key: key, status: status, fields: fields, source: listed(a.version), destination: listed(b.version),
+          reason: reason)
+        r.sourceVersion = ref(a, of: s.count)
+        r.destinationVersion = ref(b, of: d.count)
+      case .missingInDestination(let a):
+        r = Difference(
+          key: key, status: a.version.isDeleteMarker ? .deleteMarkerMissing : .versionMissingInDestination,
+          fields: [], source: listed(a.version), destination: nil)
+        r.sourceVersion = ref(a, of: s.count)
+      case .onlyInDestination(let b):
+        if options.extraDestinationVersions == .allow { continue }
+        r = Difference(
+          key: key, status: b.version.isDeleteMarker ? .deleteMarkerExtra : .versionOnlyInDestination, fields: [],
+          source: nil, destination: listed(b.version))
+        r.destinationVersion = ref(b, of: d.count)
+      }
+      out.append(r)
+    }
+    return out
+  }
+
   /// Each side's versioning state; a side whose server does not tell (no permission, not implemented) is
   /// left out. A versioned side is said once in the log: a latest-only check of it is a choice to see.
-  static func versioning(_ source: ListingTarget, _ destination: ListingTarget, logger: Logger) -> [Side:
-    VersioningStatus]
+  static func versioning(_ source: ListingTarget, _ destination: ListingTarget, versionsMode: Bool, logger: Logger)
+    -> [Side: VersioningStatus]
   {
     var out: [Side: VersioningStatus] = [:]
     for (side, target) in [(Side.source, source), (.destination, destination)] {
       do {
         let status = try target.client.bucketVersioning(bucket: target.bucket)
         out[side] = status
-        if status != .unversioned {
+        if status != .unversioned && !versionsMode {
           logger.warning(
             "The \(side) bucket \(target.bucket) has versioning \(status.rawValue): only the latest versions are compared"
           )
