@@ -171,7 +171,7 @@ struct ManifestTests {
         "m.yaml:13:11: error: pairs[1].name: 'a' is already the name of the pair at line 10",
         "m.yaml:14:37: error: pairs[1].source.bucket: must not be empty",
         "m.yaml:15:18: error: pairs[1].destination.bucket: is required",
-        "m.yaml:16:5: error: pairs[1].extra: unknown key (expected one of: allow_empty, as_of, check, compare_object_tags, content_scope, destination, exclude, filters, ignore, include, name, report_matches, report_skipped, source, verify)",
+        "m.yaml:16:5: error: pairs[1].extra: unknown key (expected one of: allow_empty, as_of, check, compare_delete_markers, compare_object_tags, content_scope, destination, exclude, extra_destination_versions, filters, ignore, include, name, report_matches, report_skipped, source, verify, versions)",
       ])
   }
 

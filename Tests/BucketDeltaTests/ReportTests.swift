@@ -88,7 +88,18 @@ struct DeepFieldTableTests {
       if case .header = row.source { return row.field.rawValue }
       return nil
     }
-    #expect(Set(side.keys) == Set(["etag", "size", "last_modified", "metadata", "tags"] + headerFields))
+    let versionFields = ["version_id", "position", "versions", "delete_marker"]  // versions: true records
+    #expect(
+      Set(side.keys) == Set(["etag", "size", "last_modified", "metadata", "tags"] + headerFields + versionFields))
+    // Every status a report can carry is in the schema (excluded keys are counted, never reported).
+    let statuses = try #require((properties["status"] as? [String: Any])?["enum"] as? [String])
+    #expect(
+      Set(statuses)
+        == Set(
+          [
+            DifferenceStatus.identical, .onlyInSource, .onlyInDestination, .different, .unverified, .error,
+            .changedAfterCutoff,
+          ].map(\.rawValue) + DifferenceStatus.versionStatuses.map(\.rawValue)))
   }
 
   @Test("Header fields compare as their rows say: instants, case, an absent legal hold as OFF")

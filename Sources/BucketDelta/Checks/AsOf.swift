@@ -12,17 +12,22 @@ public enum AsOf: Sendable, Equatable, CustomStringConvertible {
   /// The run's start.
   case runStart
 
-  /// `2026-12-01T01:00:00Z`, `15m`, `2h`, `1d`, `90s` or `run_start`; nil otherwise.
+  /// `2026-12-01T01:00:00Z`, `15m`, `2h`, `1d`, `90s`, `4h30m` or `run_start`; nil otherwise.
   public static func parse(_ text: String) -> AsOf? {
     if text == "run_start" { return .runStart }
-    if let unit = text.last, let n = Int64(text.dropLast()), n >= 0 {
-      switch unit {
-      case "s": return .beforeRunStart(n)
-      case "m": return .beforeRunStart(n * 60)
-      case "h": return .beforeRunStart(n * 3600)
-      case "d": return .beforeRunStart(n * 86400)
-      default: break
+    // Durations as Go and Kubernetes write them: 90s, 15m, 2h, 1d, 4h30m.
+    if !text.isEmpty, text.range(of: "^([0-9]{1,9}[dhms])+$", options: .regularExpression) != nil {
+      var total: Int64 = 0
+      var n: Int64 = 0
+      for c in text {
+        if let d = c.wholeNumberValue {
+          n = n * 10 + Int64(d)
+        } else {
+          total += n * ["d": 86400, "h": 3600, "m": 60, "s": 1][c]!
+          n = 0
+        }
       }
+      return .beforeRunStart(total)
     }
     // RFC 3339 needs a zone: a bare local time would be read against an unknown clock.
     let zoned =
@@ -33,7 +38,7 @@ public enum AsOf: Sendable, Equatable, CustomStringConvertible {
   }
 
   public static let expected =
-    "an RFC 3339 instant with a zone (2026-12-01T01:00:00Z), a duration before the run's start (90s, 15m, 2h, 1d) or run_start"
+    "an RFC 3339 instant with a zone (2026-12-01T01:00:00Z), a duration before the run's start (90s, 15m, 2h, 1d, 4h30m) or run_start"
 
   /// The cutoff in epoch seconds for a run that started at `runStart`.
   public func cutoff(runStart: Date) -> Int64 {
