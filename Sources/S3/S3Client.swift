@@ -258,16 +258,20 @@ extension S3Client {
   /// HeadObject: the object's headers (404 is an `S3Error` with code `NotFound`). With `checksums`, asks
   /// for the `x-amz-checksum-*` headers (`x-amz-checksum-mode: ENABLED`); an endpoint that refuses that
   /// header (400 or 501 to a HEAD that works without it) is asked without it from then on.
-  public func headObject(bucket: String, key: String, checksums: Bool = false) throws(S3Error) -> HTTPResponse {
+  /// `versionID`: that version (`?versionId=`), not the latest.
+  public func headObject(bucket: String, key: String, checksums: Bool = false, versionID: String? = nil)
+    throws(S3Error) -> HTTPResponse
+  {
     let ask = checksums && !ChecksumModeRefusals.shared.contains(endpoint.description)
+    let query = versionID.map { [("versionId", $0)] } ?? []
     do {
       return try execute(
-        operation: "HeadObject", method: "HEAD", bucket: bucket, key: key, query: [],
+        operation: "HeadObject", method: "HEAD", bucket: bucket, key: key, query: query,
         headers: ask ? [("x-amz-checksum-mode", "ENABLED")] : []
       ).0
     } catch {
       guard ask, case .service(let status, _, _, _) = error.kind, status == 400 || status == 501 else { throw error }
-      let plain = try execute(operation: "HeadObject", method: "HEAD", bucket: bucket, key: key, query: []).0
+      let plain = try execute(operation: "HeadObject", method: "HEAD", bucket: bucket, key: key, query: query).0
       if ChecksumModeRefusals.shared.insert(endpoint.description) {
         logger.warning(
           "Endpoint \(endpoint) refuses x-amz-checksum-mode (HTTP \(status) to a HEAD that works without it): checksums are not asked for there, so objects only checksums could decide stay unverified"
@@ -299,9 +303,10 @@ extension S3Client {
 
   /// The size of part 1 of a multipart object (`HEAD ?partNumber=1`): with the part count of its ETag,
   /// its part layout (uploaders cut every part but the last to one size).
-  public func firstPartSize(bucket: String, key: String) throws(S3Error) -> Int64 {
+  public func firstPartSize(bucket: String, key: String, versionID: String? = nil) throws(S3Error) -> Int64 {
     let r = try execute(
-      operation: "HeadObject", method: "HEAD", bucket: bucket, key: key, query: [("partNumber", "1")]
+      operation: "HeadObject", method: "HEAD", bucket: bucket, key: key,
+      query: [("partNumber", "1")] + (versionID.map { [("versionId", $0)] } ?? [])
     ).0
     guard let text = r.header("content-length"), let n = Int64(text), n >= 0 else {
       throw S3Error(
@@ -312,9 +317,12 @@ extension S3Client {
   }
 
   /// GetObjectTagging: the object's tags.
-  public func getObjectTagging(bucket: String, key: String) throws(S3Error) -> [String: String] {
+  public func getObjectTagging(bucket: String, key: String, versionID: String? = nil) throws(S3Error) -> [String:
+    String]
+  {
     let (response, attempts) = try execute(
-      operation: "GetObjectTagging", method: "GET", bucket: bucket, key: key, query: [("tagging", "")])
+      operation: "GetObjectTagging", method: "GET", bucket: bucket, key: key,
+      query: [("tagging", "")] + (versionID.map { [("versionId", $0)] } ?? []))
     do {
       return try parseTagging(response.body)
     } catch {
@@ -327,9 +335,9 @@ extension S3Client {
 
   /// HeadObject, plus GetObjectTagging when `tags` is true; `headers` are the single-valued headers kept.
   public func objectDetails(
-    bucket: String, key: String, tags: Bool, headers: [String], checksums: Bool = false
+    bucket: String, key: String, tags: Bool, headers: [String], checksums: Bool = false, versionID: String? = nil
   ) throws(S3Error) -> ObjectDetails {
-    let head = try headObject(bucket: bucket, key: key, checksums: checksums)
+    let head = try headObject(bucket: bucket, key: key, checksums: checksums, versionID: versionID)
     var details: ObjectDetails
     do {
       details = try ObjectDetails(head: head, keeping: headers)
@@ -338,7 +346,7 @@ extension S3Client {
         kind: .protocolViolation(error.description), operation: "HeadObject", endpoint: endpoint.description,
         bucket: bucket, key: key)
     }
-    if tags { details.tags = try getObjectTagging(bucket: bucket, key: key) }
+    if tags { details.tags = try getObjectTagging(bucket: bucket, key: key, versionID: versionID) }
     return details
   }
 }

@@ -9,6 +9,7 @@ struct VersionsTests {
     struct Backup: Decodable {
       var bucket: String
       var expected: [[String?]]
+      var deep: [[String?]]
     }
     var source: String
     var backups: [String: Backup]
@@ -49,14 +50,16 @@ struct VersionsTests {
     }
     func sorted(_ r: [[String?]]) -> [[String?]] { r.sorted { "\($0)" < "\($1)" } }
     for (kind, backup) in pair.backups.sorted(by: { $0.key < $1.key }) {
-      let (r, records, summaryPair) = try run(kind)
-      let expected = backup.expected.map { $0.map { $0 } }
-      #expect(r.status == (expected.isEmpty ? 0 : 1), "\(server) \(kind): \(r.stderr)")
-      #expect(sorted(records) == sorted(expected), "\(server) \(kind)")
-      #expect(summaryPair["versions_compared"] as? Int ?? 0 > 0, "\(server) \(kind)")
-      let counts = summaryPair["version_differences"] as? [String: Int] ?? [:]
-      #expect(counts.values.reduce(0, +) == expected.count, "\(server) \(kind): \(counts)")
-      #expect(!r.stderr.contains("only the latest versions are compared"))
+      // Shallow from the listings; deep with HeadObject/GetObjectTagging per aligned version pair.
+      for (depth, expected) in [("shallow", backup.expected), ("deep", backup.deep)] {
+        let (r, records, summaryPair) = try run(kind, depth == "deep" ? ["--shallow_check", "false"] : [])
+        #expect(r.status == (expected.isEmpty ? 0 : 1), "\(server) \(kind) \(depth): \(r.stderr)")
+        #expect(sorted(records) == sorted(expected), "\(server) \(kind) \(depth)")
+        #expect(summaryPair["versions_compared"] as? Int ?? 0 > 0, "\(server) \(kind)")
+        let counts = summaryPair["version_differences"] as? [String: Int] ?? [:]
+        #expect(counts.values.reduce(0, +) == expected.count, "\(server) \(kind) \(depth): \(counts)")
+        #expect(!r.stderr.contains("only the latest versions are compared"))
+      }
     }
     // Extra destination versions allowed: nothing to report.
     let (allowed, records, _) = try run("extra", ["--extra_destination_versions", "allow"])
@@ -74,15 +77,15 @@ struct VersionsTests {
       environment: env)
     #expect(latest.status == 0, "\(latest.stderr)")
     #expect(latest.stderr.contains("has versioning Enabled: only the latest versions are compared"))
-    // A deep check of versions is refused with what to do instead.
-    let deep = try runProcess(
+    // Reading the content of every version is not built: refused with what to do instead.
+    let content = try runProcess(
       try toolPath(),
       pairArguments(
         servers: servers, sourceURL: url, sourceBucket: pair.source, destinationURL: url,
-        destinationBucket: pair.backups["full"]!.bucket, output: report) + ["--versions", "--shallow_check", "false"],
+        destinationBucket: pair.backups["full"]!.bucket, output: report) + ["--versions", "--verify", "content"],
       environment: env)
-    #expect(deep.status == 2)
-    #expect(deep.stderr.contains("use check: shallow"), "\(deep.stderr)")
+    #expect(content.status == 2)
+    #expect(content.stderr.contains("use verify: etag for a shallow check"), "\(content.stderr)")
   }
 
   @Test("An interrupted versions run resumes at a key and ends with the whole run's report")

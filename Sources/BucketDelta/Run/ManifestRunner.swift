@@ -267,9 +267,9 @@ public struct ManifestRunner: Sendable {
       options.versions = pair.versions
       options.compareDeleteMarkers = pair.compareDeleteMarkers
       options.extraDestinationVersions = pair.extraDestinationVersions
-      if pair.versions && (pair.check == .deep || pair.level > .etag) {
+      if pair.versions && (pair.level == .content || (pair.check == .shallow && pair.level > .etag)) {
         throw WorkerError(
-          "versions: true compares the histories from the listings (sizes, ETags, delete markers); a deep check or verify: \(pair.level.rawValue) per version is not built yet: use check: shallow (--shallow_check true) with verify: etag for this pair"
+          "versions: true with verify: \(pair.level.rawValue)\(pair.check == .shallow ? " on a shallow check" : "") is not built yet (content is not read per version): use verify: etag for a shallow check, or check: deep (--shallow_check false), which checks every aligned version pair with HeadObject and GetObjectTagging at verify: checksum"
         )
       }
       options.maxQueueSize = manifest.tuning.maxQueueSize

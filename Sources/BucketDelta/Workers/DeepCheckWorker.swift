@@ -110,12 +110,13 @@ public enum DeepCheckWorker {
     }
     do {
       s = try src.objectDetails(
-        bucket: config.source.bucket, key: sourceKey, tags: false, headers: keptHeaders, checksums: checksums)
+        bucket: config.source.bucket, key: sourceKey, tags: false, headers: keptHeaders, checksums: checksums,
+        versionID: item.sourceVersion)
     } catch { failed(.source, error) }
     do {
       d = try dst.objectDetails(
         bucket: config.destination.bucket, key: destinationKey, tags: false, headers: keptHeaders,
-        checksums: checksums)
+        checksums: checksums, versionID: item.destinationVersion)
     } catch { failed(.destination, error) }
     if let cutoff = config.cutoff {
       // Gone (404) or rewritten since the listing, after the cutoff: not judged.
@@ -139,10 +140,12 @@ public enum DeepCheckWorker {
         !(trusted.0 && trusted.1) || (counts.0 ?? 0) > 0 || (counts.1 ?? 0) > 0 || tagging.nextIsSample()
       if fetch {
         do {
-          s.tags = try src.getObjectTagging(bucket: config.source.bucket, key: sourceKey)
+          s.tags = try src.getObjectTagging(
+            bucket: config.source.bucket, key: sourceKey, versionID: item.sourceVersion)
         } catch { failed(.source, error) }
         do {
-          d.tags = try dst.getObjectTagging(bucket: config.destination.bucket, key: destinationKey)
+          d.tags = try dst.getObjectTagging(
+            bucket: config.destination.bucket, key: destinationKey, versionID: item.destinationVersion)
         } catch { failed(.destination, error) }
         guard failures.isEmpty else { return notChecked(s, d) }
         for (side, endpoint, count, details, trust) in [
@@ -174,8 +177,10 @@ public enum DeepCheckWorker {
       // Same part count on both sides: equal first parts make the layouts equal, and then differing
       // ETags (or composite checksums) prove different bytes.
       do {
-        sc.facts?.firstPartSize = try src.firstPartSize(bucket: config.source.bucket, key: sourceKey)
-        dc.facts?.firstPartSize = try dst.firstPartSize(bucket: config.destination.bucket, key: destinationKey)
+        sc.facts?.firstPartSize = try src.firstPartSize(
+          bucket: config.source.bucket, key: sourceKey, versionID: item.sourceVersion)
+        dc.facts?.firstPartSize = try dst.firstPartSize(
+          bucket: config.destination.bucket, key: destinationKey, versionID: item.destinationVersion)
         content = ContentCheck.decide(sc, dc, level: config.verify)
       } catch {
         // The layout stays unknown: the key stays unverified, which is the honest verdict.
@@ -186,10 +191,12 @@ public enum DeepCheckWorker {
       do {
         // Part 1's size makes a multipart ETag recomputable from the bytes (one side read instead of two).
         if ETagShape(sc.etag).parts != nil, sc.facts?.firstPartSize == nil {
-          sc.facts?.firstPartSize = try src.firstPartSize(bucket: config.source.bucket, key: sourceKey)
+          sc.facts?.firstPartSize = try src.firstPartSize(
+            bucket: config.source.bucket, key: sourceKey, versionID: item.sourceVersion)
         }
         if ETagShape(dc.etag).parts != nil, dc.facts?.firstPartSize == nil {
-          dc.facts?.firstPartSize = try dst.firstPartSize(bucket: config.destination.bucket, key: destinationKey)
+          dc.facts?.firstPartSize = try dst.firstPartSize(
+            bucket: config.destination.bucket, key: destinationKey, versionID: item.destinationVersion)
         }
         let (read, n) = try ContentRead.decide(
           source: .init(client: src, bucket: config.source.bucket, key: sourceKey, copy: sc),
