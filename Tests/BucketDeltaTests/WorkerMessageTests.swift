@@ -77,10 +77,22 @@ struct WorkerMessageTests {
     #expect(back.map(\.key) == keys)
     #expect(back.map(\.seq) == items.map(\.seq))
     #expect(back.map(\.pair) == items.map(\.pair))
+    // Items with versions (versions: true): IDs of any shape, keys with '?', one side's ID absent.
+    var versioned = items
+    for i in versioned.indices {
+      versioned[i].key += "?q"
+      versioned[i].sourceVersion = i % 3 == 0 ? nil : "v?\(i)+/="
+      versioned[i].destinationVersion = "null \(i)%"
+    }
+    let vback = try WorkBatch.parse(WorkBatch(items: versioned).line).items
+    #expect(vback.map(\.key) == versioned.map(\.key))
+    #expect(vback.map(\.sourceVersion) == versioned.map(\.sourceVersion))
+    #expect(vback.map(\.destinationVersion) == versioned.map(\.destinationVersion))
+    #expect(back.allSatisfy { $0.sourceVersion == nil && $0.destinationVersion == nil })
   }
 
   @Test(
-    "A malformed batch line is refused", arguments: ["", "1 2", "1 2 k 3", "x 2 k", "1 2 %ZZ", "1 2 %FF", "1 -2 k"])
+    "A malformed batch line is refused", arguments: ["", "1 2", "1 2 k 3", "x 2 k", "1 2 %ZZ", "1 2 %FF", "1 -2 k", "1 2 k?v", "1 2 k?a?b?c", "1 2 k?%ZZ?b"])
   func malformedBatch(line: String) {
     #expect(throws: (any Error).self) { try WorkBatch.parse(Array(line.utf8)) }
   }
