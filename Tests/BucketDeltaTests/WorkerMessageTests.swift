@@ -92,7 +92,8 @@ struct WorkerMessageTests {
   }
 
   @Test(
-    "A malformed batch line is refused", arguments: ["", "1 2", "1 2 k 3", "x 2 k", "1 2 %ZZ", "1 2 %FF", "1 -2 k", "1 2 k?v", "1 2 k?a?b?c", "1 2 k?%ZZ?b"])
+    "A malformed batch line is refused",
+    arguments: ["", "1 2", "1 2 k 3", "x 2 k", "1 2 %ZZ", "1 2 %FF", "1 -2 k", "1 2 k?v", "1 2 k?a?b?c", "1 2 k?%ZZ?b"])
   func malformedBatch(line: String) {
     #expect(throws: (any Error).self) { try WorkBatch.parse(Array(line.utf8)) }
   }

@@ -94,6 +94,25 @@ public struct PairResult: Sendable, Equatable {
 
   public var objectsWithDifferences: Int { onlyInSource + onlyInDestination + different + errors }
   public init() {}
+
+  /// The counters a resumed comparison starts from: those of its checkpoint (zero without one).
+  init(restoring base: Checkpoint?) {
+    guard let base else { return }
+    objectsProcessed = base.objectsProcessed
+    onlyInSource = base.onlyInSource
+    onlyInDestination = base.onlyInDestination
+    different = base.different
+    errors = base.errors
+    identical = base.identical ?? 0
+    unverified = base.unverified ?? 0
+    verifiedBy = base.verifiedBy ?? [:]
+    bytesRead = base.bytesRead ?? 0
+    tagFetchesSaved = base.tagFetchesSaved ?? 0
+    changedAfterCutoff = base.changedAfterCutoff ?? 0
+    excluded = base.excluded ?? 0
+    versionStatuses = base.versionStatuses ?? [:]
+    versionsCompared = base.versionsCompared ?? 0
+  }
 }
 
 /// Compares one bucket pair: lists both sides, merge-joins, checks, writes the report.
@@ -231,21 +250,7 @@ public struct PairComparison {
       if interruptSignal != 0 { return Interrupted(signal: interruptSignal) }
       return pool?.failure
     }
-    var result = PairResult()
-    if let base {
-      result.objectsProcessed = base.objectsProcessed
-      result.onlyInSource = base.onlyInSource
-      result.onlyInDestination = base.onlyInDestination
-      result.different = base.different
-      result.errors = base.errors
-      result.identical = base.identical ?? 0
-      result.unverified = base.unverified ?? 0
-      result.verifiedBy = base.verifiedBy ?? [:]
-      result.bytesRead = base.bytesRead ?? 0
-      result.tagFetchesSaved = base.tagFetchesSaved ?? 0
-      result.changedAfterCutoff = base.changedAfterCutoff ?? 0
-      result.excluded = base.excluded ?? 0
-    }
+    var result = PairResult(restoring: base)
     var ruleHits = Array(repeating: 0, count: options.filter.rules.count)
     var lastReport = Date()
     var watermark = base?.lastKey

@@ -55,21 +55,7 @@ extension PairComparison {
     logger.info(
       "Mode: version histories (delete markers \(options.compareDeleteMarkers ? "compared" : "left out"), extra destination versions \(options.extraDestinationVersions == .allow ? "allowed" : "reported")\(pool != nil ? ", every version pair deep-checked" : ""))"
     )
-    var result = PairResult()
-    if let base {
-      result.objectsProcessed = base.objectsProcessed
-      result.onlyInSource = base.onlyInSource
-      result.onlyInDestination = base.onlyInDestination
-      result.different = base.different
-      result.errors = base.errors
-      result.identical = base.identical ?? 0
-      result.unverified = base.unverified ?? 0
-      result.excluded = base.excluded ?? 0
-      result.verifiedBy = base.verifiedBy ?? [:]
-      result.tagFetchesSaved = base.tagFetchesSaved ?? 0
-      result.versionStatuses = base.versionStatuses ?? [:]
-      result.versionsCompared = base.versionsCompared ?? 0
-    }
+    var result = PairResult(restoring: base)
     var watermark = base?.lastKey
     // The report's length at the watermark: a key's records are kept only with its end (a resume redoes
     // the key whose records were being written).
