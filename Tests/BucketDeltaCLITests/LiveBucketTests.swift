@@ -169,6 +169,17 @@ struct LiveBucketTests {
     #expect(o.status == 1, "\(o.stderr)")
     #expect(Set(Self.records(report).map(\.key)).contains("data/tmp/x"))
     #expect(!Set(Self.records(report).map(\.key)).contains("tmp/y"))
+    // Includes sharing an anchored start narrow the listing: only keys under data/ are listed.
+    let n = try runProcess(
+      try toolPath(), base + ["--include", "/data/*.txt", "--include", "/data/über/**", "--log_level", "DEBUG"])
+    #expect(n.status == 1, "\(n.stderr)")
+    #expect(n.stderr.contains("Listing only keys starting with 'data/'"))
+    #expect(
+      Set(Self.records(report).map(\.key)) == [
+        "data/a b.txt", "data/c+d.txt", "data/e%20f.txt", "data/über/ü.txt", "data/[x].txt",
+      ])
+    #expect(
+      Self.pairSummary(summary)["excluded"] as? Int == 2, "data/[x].partial and data/tmp/x were listed, then left out")
   }
 
   @Test("ignore: Content-Type and one metadata name across vendors; every other field still compared")

@@ -86,6 +86,28 @@ struct LiveBucketSettingsTests {
     }
   }
 
+  @Test("The listing is narrowed to the literal start every include shares, only when every include is anchored")
+  func listingPrefix() throws {
+    let cases: [([KeyFilter.Rule], String)] = [
+      ([.include("/data/**")], "data/"), ([.include("/data/a*"), .include("/data/b/")], "data/"),
+      ([.include("/logs/2026-1*"), .include("/logs/2026-0*")], "logs/2026-"), ([.include("/tmp/")], "tmp/"),
+      ([.exclude("/x/"), .include("/data/**")], "data/"),  // excludes do not widen what is compared
+      ([.include("/data/**"), .include("*.txt")], ""),  // an unanchored include may match anywhere
+      ([.exclude("*.partial")], ""),  // without includes every key may be compared
+      ([.include("/{a,b}/x")], ""), ([.include("/\\[x]/y")], ""), ([.include("/ü*"), .include("/ü/")], "ü"),
+      ([.include("/é*"), .include("/è*")], ""),  // the shared first byte alone is not a character
+    ]
+    for (rules, expected) in cases {
+      let f = try Self.filter(rules)
+      #expect(f.listingPrefix == expected, "\(rules)")
+      // What the narrowing keeps covers every key the rules include.
+      for key in ["data/a", "data/b/c", "logs/2026-11", "tmp/x", "x/y.txt", "ü/1", "a/x", "[x]/y", "é1", "è2"]
+      where f.decide(key).included {
+        #expect(key.utf8.starts(with: f.listingPrefix.utf8), "\(rules): \(key)")
+      }
+    }
+  }
+
   @Test("Ignored fields: whole fields, one metadata name, one tag; unknown names refused with the list")
   func ignoredFields() throws {
     var s = ObjectDetails(etag: "e", size: 1, metadata: ["Owner": "a", "Keep": "x"], headers: [:])

@@ -42,6 +42,25 @@ public struct KeyFilter: Sendable, Equatable {
   }
 
   public static let none = KeyFilter(rules: [], globs: [])
+
+  /// The literal start every included key has, or "" when the rules do not narrow the listing: when
+  /// include rules exist, a key is compared only if one matches it, so it starts with that rule's
+  /// literal part; with every include anchored (`/...`), all compared keys start with the longest
+  /// common start of those parts.
+  public var listingPrefix: String {
+    let includes = zip(rules, globs).compactMap { r, g -> Glob? in
+      if case .include = r { return g }
+      return nil
+    }
+    guard let first = includes.first, includes.allSatisfy(\.anchored) else { return "" }
+    var common = Array(first.literalPrefix.utf8)
+    for g in includes.dropFirst() {
+      common = Array(zip(common, Array(g.literalPrefix.utf8)).prefix { $0 == $1 }.map(\.0))
+    }
+    // Whole UTF-8 characters only.
+    while !common.isEmpty, String(validating: common, as: UTF8.self) == nil { common.removeLast() }
+    return String(decoding: common, as: UTF8.self)
+  }
   public var isEmpty: Bool { rules.isEmpty }
 
   /// Whether `key` is compared, and the index of the rule that decided (nil: no rule matched).
@@ -62,6 +81,8 @@ public struct KeyFilter: Sendable, Equatable {
 struct Glob: Sendable, Equatable {
   let pattern: String
   let anchored: Bool
+  /// The pattern's characters before its first wildcard, quote or brace (after the anchoring `/`).
+  let literalPrefix: String
   private let regex: NSRegularExpressionBox
 
   static func compile(_ pattern: String) -> Result<Glob, GlobError> {
@@ -122,7 +143,8 @@ struct Glob: Sendable, Equatable {
     }
     return .success(
       Glob(
-        pattern: pattern, anchored: anchored, regex: NSRegularExpressionBox(regex)))
+        pattern: pattern, anchored: anchored,
+        literalPrefix: String(chars.prefix { !"*?[{\\".contains($0) }), regex: NSRegularExpressionBox(regex)))
   }
 
   func matches(_ key: String) -> Bool {

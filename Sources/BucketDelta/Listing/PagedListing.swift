@@ -11,6 +11,11 @@ public struct ListingTarget: Sendable {
   public var pageSize: Int
   /// List only keys after this one (relative to `prefix`).
   public var startAfter: String?
+  /// Listing requests ask for `prefix + narrowing` (keys stay relative to `prefix`): the literal start
+  /// every included key has (`KeyFilter.listingPrefix`), so that excluded parts of a bucket are not listed.
+  public var narrowing = ""
+  /// The prefix listing requests ask for.
+  var listPrefix: String { prefix + narrowing }
 
   public init(client: S3Client, bucket: String, prefix: String = "", pageSize: Int = 1000, startAfter: String? = nil) {
     self.client = client
@@ -50,7 +55,7 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
       let result: Result<[ListedObject], Error>
       do {
         let page = try target.client.listObjectsV2(
-          bucket: target.bucket, prefix: target.prefix, continuationToken: token,
+          bucket: target.bucket, prefix: target.listPrefix, continuationToken: token,
           startAfter: token == nil ? startAfter : nil, maxKeys: target.pageSize)
         let objects = try pageGuard.accept(page)
         token = page.isTruncated ? page.nextContinuationToken : nil

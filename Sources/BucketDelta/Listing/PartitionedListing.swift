@@ -322,7 +322,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     do {
       let startAfter = r.token == nil ? r.lower.map { target.prefix + $0 } : nil
       page = try target.client.listObjectsV2(
-        bucket: target.bucket, prefix: target.prefix, continuationToken: r.token, startAfter: startAfter,
+        bucket: target.bucket, prefix: target.listPrefix, continuationToken: r.token, startAfter: startAfter,
         maxKeys: target.pageSize)
     } catch {
       condition.withLock { fail(r, error) }
@@ -427,7 +427,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
       for _ in 0..<2 {
         let started = now()
         _ = try target.client.listObjectsV2(
-          bucket: target.bucket, prefix: target.prefix, startAfter: after.map { target.prefix + $0 }, maxKeys: 1)
+          bucket: target.bucket, prefix: target.listPrefix, startAfter: after.map { target.prefix + $0 }, maxKeys: 1)
         oneKey.append(now() - started)
       }
     } catch {
@@ -521,7 +521,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     let ahead = pageFirst.flatMap { KeyMidpoint.extrapolate(from: $0, to: after, pages: 8, below: upper) }
     for m in [ahead, KeyMidpoint.between(after, upper)].compactMap({ $0 }) {
       let probe = try target.client.listObjectsV2(
-        bucket: target.bucket, prefix: target.prefix, startAfter: target.prefix + m, maxKeys: 1)
+        bucket: target.bucket, prefix: target.listPrefix, startAfter: target.prefix + m, maxKeys: 1)
       if let first = try ListingPageGuard(target: target).stripPrefix(probe.objects).first,
         KeyOrder.compare(first.key, m) > 0,
         upper.map({ KeyOrder.compare(first.key, $0) <= 0 }) ?? true

@@ -64,7 +64,7 @@ final class VersionEntryListing: ObjectStream {
     while index >= current.count {
       if done || closed { return nil }
       let page = try target.client.listObjectVersions(
-        bucket: target.bucket, prefix: target.prefix, keyMarker: markers.key, versionIDMarker: markers.version,
+        bucket: target.bucket, prefix: target.listPrefix, keyMarker: markers.key, versionIDMarker: markers.version,
         maxKeys: target.pageSize)
       pages += 1
       var out: [ListedObject] = []

@@ -280,13 +280,20 @@ public struct ManifestRunner: Sendable {
       logger.debug(
         "Check type: \(pair.check.rawValue), compare_object_tags=\(pair.compareObjectTags), num_processes=\(manifest.tuning.numProcesses), num_connections=\(manifest.tuning.numConnections), max_queue_size=\(manifest.tuning.maxQueueSize)"
       )
+      var sourceTarget = ListingTarget(
+        client: src, bucket: pair.source.bucket, prefix: pair.source.prefix, pageSize: manifest.tuning.listPageSize)
+      var destinationTarget = ListingTarget(
+        client: dst, bucket: pair.destination.bucket, prefix: pair.destination.prefix,
+        pageSize: manifest.tuning.listPageSize)
+      let narrowing = pair.filter.listingPrefix
+      if !narrowing.isEmpty {
+        sourceTarget.narrowing = narrowing
+        destinationTarget.narrowing = narrowing
+        logger.info("Listing only keys starting with '\(narrowing)' (every include rule starts so)")
+      }
       let comparison = PairComparison(
-        source: ListingTarget(
-          client: src, bucket: pair.source.bucket, prefix: pair.source.prefix, pageSize: manifest.tuning.listPageSize),
-        destination: ListingTarget(
-          client: dst, bucket: pair.destination.bucket, prefix: pair.destination.prefix,
-          pageSize: manifest.tuning.listPageSize),
-        reportPath: path, options: options, logger: logger, startTime: started)
+        source: sourceTarget, destination: destinationTarget, reportPath: path, options: options, logger: logger,
+        startTime: started)
       result = try comparison.run(pool: pool, pairIndex: index, router: router)
       summary.status =
         result.errors > 0
