@@ -217,4 +217,61 @@ struct LiveBucketTests {
     #expect(bad.status == 2)
     #expect(bad.stderr.contains("--ignore: unknown field 'colour' (expected one of: content_type"), "\(bad.stderr)")
   }
+
+  @Test("A resumed as-of run keeps the cutoff its checkpoint recorded, not its own start")
+  func resumeKeepsCutoff() throws {
+    let servers = try TestServers.fromEnvironment()
+    let s = uniqueBucket("asof-src")
+    let d = uniqueBucket("asof-dst")
+    _ = try runFixture(
+      "make_live_pair.py",
+      ["make", "--url", servers.seaweed, "--source-bucket", s, "--dest-bucket", d, "--live", "120"],
+      servers: servers)
+    Thread.sleep(forTimeInterval: 1.1)
+    let proxy = try FaultProxy(upstream: servers.seaweed, rates: ["pdelay": 1, "delay": 0.1])
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var env = ProcessInfo.processInfo.environment
+    env["BUCKET_DELTA_STATE_DIR"] = dir.appendingPathComponent("state").path
+    let report = dir.appendingPathComponent("r.txt").path
+    let summary = dir.appendingPathComponent("s.json").path
+    let arguments =
+      pairArguments(
+        servers: servers, sourceURL: proxy.url, sourceBucket: s, destinationURL: proxy.url, destinationBucket: d,
+        output: report)
+      + [
+        "--as_of", "run_start", "--list_page_size", "5", "--num_objects_report", "10", "--range_listers", "1",
+        "--summary", summary,
+      ]
+    let err = dir.appendingPathComponent("err")
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try toolPath())
+    p.arguments = arguments
+    p.environment = env
+    p.standardError = try FileHandle(forWritingTo: err)
+    p.standardOutput = FileHandle.nullDevice
+    try p.run()
+    for _ in 0..<600 {
+      if ((try? String(contentsOf: err, encoding: .utf8)) ?? "").contains("Processed 20 objects") { break }
+      usleep(25_000)
+    }
+    kill(p.processIdentifier, SIGINT)
+    p.waitUntilExit()
+    let first = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+    #expect(p.terminationStatus == 130, "\(first)")
+    func cutoff(_ log: String) -> String? {
+      log.split(separator: "\n").first { $0.contains("As-of cutoff: ") }.map {
+        String($0[$0.range(of: "As-of cutoff: ")!.upperBound...].prefix(20))
+      }
+    }
+    let before = try #require(cutoff(first))
+    Thread.sleep(forTimeInterval: 1.1)  // a fresh run_start would be a later second now
+    let r = try runProcess(try toolPath(), arguments + ["--resume"], environment: env)
+    #expect(r.status == 1, "\(r.stderr)")
+    #expect(cutoff(r.stderr) == before, "\(r.stderr)")
+    let pair = Self.pairSummary(summary)
+    #expect(pair["as_of"] as? String == before)
+    #expect(pair["changed_after_cutoff"] as? Int == 0)
+  }
 }
