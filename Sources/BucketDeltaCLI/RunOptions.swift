@@ -23,6 +23,12 @@ struct RunOptions: ParsableArguments {
     help: "Also write a JUnit XML file: one test case per pair, failed when it differs or errored.")
   var junit: String?
   @Option(
+    name: .customLong("html"),
+    help:
+      "Also write a self-contained HTML sign-off page: the verdict, a row per pair, the first differences and the evidence (written also when the run fails)."
+  )
+  var html: String?
+  @Option(
     name: .customLong("metrics-file"),
     help: "Also write a Prometheus textfile (node_exporter textfile collector) with per-pair gauges.")
   var metricsFile: String?
@@ -156,6 +162,7 @@ struct RunOptions: ParsableArguments {
     }
     if let j = junit { m.output.junit = j }
     if let f = metricsFile { m.output.metricsFile = f }
+    if let h = html { m.output.html = h }
     return problems
   }
 }

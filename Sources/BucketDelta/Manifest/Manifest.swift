@@ -144,6 +144,8 @@ public struct OutputConfig: Sendable {
   public var junit: String?
   /// A Prometheus textfile to write (node_exporter's textfile collector).
   public var metricsFile: String?
+  /// A self-contained HTML sign-off page to write (`output.html`, `--html`).
+  public var html: String?
 
   public init(dir: String, format: ReportFormat, summary: String?, junit: String? = nil, metricsFile: String? = nil) {
     self.dir = dir

@@ -98,7 +98,8 @@ public struct ManifestDecoder {
     var output = OutputConfig(dir: "reports", format: .text, summary: nil)
     var summarySet = false
     if let out = top["output"] {
-      let f = fields(out, "output", allowed: ["dir", "format", "summary", "junit", "metrics_file"])
+      let f = fields(out, "output", allowed: ["dir", "format", "summary", "junit", "metrics_file", "html"])
+      if let h = f["html"], let v = nonEmpty(h, "output.html") { output.html = v }
       if let j = f["junit"], let v = nonEmpty(j, "output.junit") { output.junit = v }
       if let m = f["metrics_file"], let v = nonEmpty(m, "output.metrics_file") { output.metricsFile = v }
       if let d = f["dir"], let v = nonEmpty(d, "output.dir") { output.dir = v }

@@ -17,6 +17,8 @@ public struct ManifestRunner: Sendable {
   public var singlePair = false
   /// The live progress block (on a terminal), nil for none.
   public var progress: (any ProgressReporter)?
+  /// The first records of each pair's report, for the sign-off page.
+  let recordSample = RecordSample(limit: 1000)
   /// The process exit status of an outcome (the CLI's one mapping), also written into the summary.
   public var exitStatus: @Sendable (RunOutcome) -> Int32
 
@@ -190,6 +192,20 @@ public struct ManifestRunner: Sendable {
       summary.exit_code = exitStatus(outcome(.error))
     }
     RunOutputs.write(&summary, to: manifest.output, logger: logger, failed: failOutput)
+    if let path = manifest.output.html {
+      // After the summary, whose SHA-256 it shows; also when the run failed (the verdict line says so).
+      let page = SignoffPage.render(
+        .init(
+          summary: summary, manifest: manifest, sample: recordSample, summaryPath: manifest.output.summary,
+          reportPaths: manifest.pairs.map { reportPath($0) }.filter { FileManager.default.fileExists(atPath: $0) },
+          arguments: CommandLine.arguments))
+      do {
+        try writeAtomically(data: Array(page.utf8), to: path)
+      } catch {
+        logger.error("Cannot write the sign-off page: \(error)")
+        failOutput(&summary)
+      }
+    }
     if manifest.pairs.count > 1 || manifest.output.summary != nil {
       RunLog.runSummary(summary, summaryPath: manifest.output.summary, logger: logger)
     }
@@ -264,6 +280,7 @@ public struct ManifestRunner: Sendable {
       options.runStart = startTime
       options.reportSkipped = pair.reportSkipped
       options.filter = pair.filter
+      options.recordSample = (recordSample, index)
       options.versions = pair.versions
       options.compareDeleteMarkers = pair.compareDeleteMarkers
       options.extraDestinationVersions = pair.extraDestinationVersions

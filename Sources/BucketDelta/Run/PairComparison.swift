@@ -38,6 +38,8 @@ public struct PairOptions: Sendable {
   public var reportSkipped = false
   /// Which keys are compared at all (`include`/`exclude`/`filters`).
   public var filter = KeyFilter.none
+  /// Where the first records of the report are kept for the sign-off page (with the pair's index).
+  public var recordSample: (RecordSample, Int)?
   /// Compare version histories (`versions`), with or without delete markers, extra destination versions
   /// reported or allowed.
   public var versions = false
@@ -218,6 +220,7 @@ public struct PairComparison {
     firstSeq: inout Int
   ) throws -> PairResult {
     let report = try ReportFile(path: reportPath, keepingFirst: base?.reportBytes)
+    options.recordSample.map { $0.0.reset(pair: $0.1) }
     // A single stream restarts from the beginning on resume: a server's own order decides what its
     // start-after skips, and servers that list out of byte order would skip undecided keys. Key ranges
     // resume after the last range boundary at or below the watermark whose hand-off was verified (the
@@ -351,6 +354,7 @@ public struct PairComparison {
           try report.write(
             options.reportFormat.line(
               for: d, sourceBucket: source.bucket, destinationBucket: destination.bucket, showTimes: cutoff != nil))
+          options.recordSample.map { $0.0.add(pair: $0.1, d) }
         }
         if let stop {
           tally.logCounts(logger: logger)

@@ -35,6 +35,7 @@ extension PairComparison {
     sink: ResultSink, firstSeq: inout Int
   ) throws -> PairResult {
     let report = try ReportFile(path: reportPath, keepingFirst: base?.reportBytes)
+    options.recordSample.map { $0.0.reset(pair: $0.1) }
     var stoppers: [ObjectStream] = []
     defer { for s in stoppers { s.close() } }
     func open(_ side: Side, _ target: ListingTarget) throws -> KeyHistoryStream {
@@ -173,6 +174,7 @@ extension PairComparison {
           try report.write(
             options.reportFormat.line(
               for: d, sourceBucket: source.bucket, destinationBucket: destination.bucket, showTimes: cutoff != nil))
+          options.recordSample.map { $0.0.add(pair: $0.1, d) }
         }
       }
     }
