@@ -30,3 +30,5 @@ cat demo-out/photos-deep.txt
 echo
 echo "== demo-out/summary.json (exit status $status: 0 identical, 1 differences, 2 error, 3 unverified)"
 cat demo-out/summary.json
+echo
+echo "== demo-out/signoff.html: the sign-off page, one self-contained file (open it in a browser)"

@@ -49,6 +49,8 @@ public struct PairSummary: Codable, Sendable {
   public var changed_after_cutoff: Int = 0
   /// Keys left out by the pair's filters.
   public var excluded: Int = 0
+  /// `[seconds since the pair started, objects compared]`, sampled every 2 s and at the end.
+  public var progress_series: [[Double]]?
   /// The as-of cutoff the pair was judged against (RFC 3339, UTC); absent without one.
   public var as_of: String?
   /// The filter rules in order (`include PATTERN` / `exclude PATTERN`); absent without any.

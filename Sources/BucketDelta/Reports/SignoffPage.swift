@@ -179,6 +179,7 @@ public enum SignoffPage {
     }
     h += "</tbody></table>\n"
     h += mixChart(s.pairs)
+    h += rateChart(s.pairs)
     h += "</section>\n"
 
     // Differences per pair
@@ -324,6 +325,41 @@ public enum SignoffPage {
     return svg + "\n</svg>\n"
   }
 
+  /// Objects/s over time per pair (from `progress_series`), one polyline each, in inline SVG.
+  static func rateChart(_ pairs: [PairSummary]) -> String {
+    let colors = ["#0969da", "#b42318", "#1a7f37", "#9a6700", "#6e40c9", "#d97706", "#57606a"]
+    var lines: [(String, [(Double, Double)])] = []
+    for p in pairs {
+      guard let series = p.progress_series, series.count >= 2 else { continue }
+      var rates: [(Double, Double)] = []
+      for (a, b) in zip(series, series.dropFirst()) where b[0] > a[0] {
+        rates.append((b[0], (b[1] - a[1]) / (b[0] - a[0])))
+      }
+      if !rates.isEmpty { lines.append((p.name, rates)) }
+    }
+    guard !lines.isEmpty else { return "" }
+    let maxT = max(1, lines.flatMap { $0.1.map(\.0) }.max() ?? 1)
+    let maxR = max(1, lines.flatMap { $0.1.map(\.1) }.max() ?? 1)
+    let (w, h, left, top) = (640.0, 180.0, 60.0, 10.0)
+    var svg =
+      "<svg id=\"rate-chart\" role=\"img\" aria-label=\"Objects per second over time\" width=\"720\" height=\"\(Int(h + top + 50))\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\">\n"
+    svg += "<text x=\"0\" y=\"\(top + 10)\">\(Int(maxR)) obj/s</text><text x=\"0\" y=\"\(top + h)\">0</text>"
+    svg +=
+      "<text x=\"\(left)\" y=\"\(top + h + 16)\">0 s</text><text x=\"\(left + w - 40)\" y=\"\(top + h + 16)\">\(String(format: "%.0f", maxT)) s</text>"
+    svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(w)\" height=\"\(h)\" fill=\"none\" stroke=\"#ccc\"/>\n"
+    for (i, (name, rates)) in lines.enumerated() {
+      let color = colors[i % colors.count]
+      let pts = ([(0.0, rates[0].1)] + rates).map {
+        String(format: "%.1f,%.1f", left + w * $0.0 / maxT, top + h - h * $0.1 / maxR)
+      }
+      svg +=
+        "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(pts.joined(separator: " "))\"><title>\(escape(name))</title></polyline>"
+      svg +=
+        "<text x=\"\(left + Double(i % 4) * 160)\" y=\"\(top + h + 34 + Double(i / 4) * 14)\" fill=\"\(color)\">\(escape(String(name.prefix(22))))</text>\n"
+    }
+    return svg + "</svg>\n"
+  }
+
   /// The filter box and status toggles: shown only when scripts run; reads only the table's own cells.
   static let script = """
     <script>
@@ -343,6 +379,14 @@ public enum SignoffPage {
     document.querySelectorAll('.controls input').forEach(function (i) {
       i.addEventListener('input', function () { apply(i.getAttribute('data-table')); });
     });
+    // page.html#q=TEXT opens with every filter box set to TEXT (a link to "these keys").
+    var m = /^#q=(.*)$/.exec(location.hash);
+    if (m) {
+      document.querySelectorAll('.controls input[type=search]').forEach(function (b) {
+        b.value = decodeURIComponent(m[1]);
+        apply(b.getAttribute('data-table'));
+      });
+    }
     </script>
 
     """

@@ -19,6 +19,8 @@ public struct ManifestRunner: Sendable {
   public var progress: (any ProgressReporter)?
   /// The first records of each pair's report, for the sign-off page.
   let recordSample = RecordSample(limit: 1000)
+  /// Each pair's compared objects over time (`progress_series`).
+  let series = ProgressSeries()
   /// The process exit status of an outcome (the CLI's one mapping), also written into the summary.
   public var exitStatus: @Sendable (RunOutcome) -> Int32
 
@@ -156,6 +158,7 @@ public struct ManifestRunner: Sendable {
 
     progress?.start()
     defer { progress?.stop() }
+    series.start()
     let results = PairResults(count: manifest.pairs.count)
     let next = Counter()
     let threads = max(1, min(tuning.parallelPairs, manifest.pairs.count))
@@ -171,6 +174,7 @@ public struct ManifestRunner: Sendable {
       t.start()
     }
     group.wait()
+    series.stop()
 
     let pairs = results.all()
     let status: PairStatus =
@@ -259,6 +263,7 @@ public struct ManifestRunner: Sendable {
     let pairProgress = PairProgress(name: pair.name, previousTotal: store.lastObjectCount(), started: started)
     progress?.add(pairProgress)
     defer { progress?.remove(pairProgress) }
+    series.add(index, pairProgress)
     do {
       if pair.check == .deep || pair.level > .etag, pool == nil { throw WorkerError(poolError ?? "no worker pool") }
       guard let srcEP = manifest.endpoints[pair.source.endpoint],
@@ -344,6 +349,7 @@ public struct ManifestRunner: Sendable {
     summary.verified_by = result.verifiedBy
     summary.bytes_read = result.bytesRead
     summary.tag_fetches_saved = result.tagFetchesSaved
+    summary.progress_series = series.finish(index)
     summary.changed_after_cutoff = result.changedAfterCutoff
     summary.excluded = result.excluded
     summary.as_of = (result.cutoff ?? cutoff(pair))?.text
