@@ -38,6 +38,8 @@ func comparableSummary(_ path: String) throws -> String {
       "duration_seconds", "objects_per_second", "resumed", "worker_restarts", "report", "requests",
       "requests_per_object", "retries",
       "throttled",
+      // objects compared over time: a timing, like the duration
+      "progress_series",
     ] { p[k] = nil }
     return p
   }
