@@ -118,17 +118,20 @@ public enum DeepCheckWorker {
         bucket: config.destination.bucket, key: destinationKey, tags: false, headers: keptHeaders,
         checksums: checksums, versionID: item.destinationVersion)
     } catch { failed(.destination, error) }
-    if let cutoff = config.cutoff {
-      // Gone (404) or rewritten since the listing, after the cutoff: not judged.
-      let gone = failures.contains { $0.kind.hasPrefix("HTTP 404") }
+    /// With a cutoff, a key gone (404; 412 to a GET that names the listed ETag) or rewritten since the
+    /// listing changed after the cutoff: not judged. Asked after each step that can meet it (the HEADs,
+    /// the tags, the content read): a key deleted between its HEAD and its GetObjectTagging is no error.
+    func changedSinceListing(_ s: ObjectDetails?, _ d: ObjectDetails?) -> WorkResult? {
+      guard let cutoff = config.cutoff else { return nil }
+      let gone = failures.contains { $0.kind.hasPrefix("HTTP 404") || $0.kind.hasPrefix("HTTP 412") }
       let rewritten = [s, d].contains { $0?.headers["last-modified"].map(cutoff.isAfter) ?? false }
-      if gone || rewritten {
-        return WorkResult(
-          pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: nil,
-          reason: gone ? "deleted after the listing: \(errors.joined(separator: "; "))" : "rewritten after the listing",
-          changedAfterCutoff: true)
-      }
+      guard gone || rewritten else { return nil }
+      return WorkResult(
+        pair: item.pair, seq: item.seq, fields: [], source: s, destination: d, error: nil,
+        reason: gone ? "deleted after the listing: \(errors.joined(separator: "; "))" : "rewritten after the listing",
+        changedAfterCutoff: true)
     }
+    if let changed = changedSinceListing(s, d) { return changed }
     guard var s, var d else { return notChecked(s, d) }
     var tagFetchesSaved = 0
     if tags {
@@ -147,6 +150,7 @@ public enum DeepCheckWorker {
           d.tags = try dst.getObjectTagging(
             bucket: config.destination.bucket, key: destinationKey, versionID: item.destinationVersion)
         } catch { failed(.destination, error) }
+        if let changed = changedSinceListing(s, d) { return changed }
         guard failures.isEmpty else { return notChecked(s, d) }
         for (side, endpoint, count, details, trust) in [
           (Side.source, config.source.endpoint, counts.0, s, trusted.0),
@@ -213,6 +217,7 @@ public enum DeepCheckWorker {
           error.endpoint == dst.endpoint.description && error.bucket == config.destination.bucket
           && error.key == destinationKey
         failed(atDestination ? .destination : .source, error)
+        if let changed = changedSinceListing(s, d) { return changed }
         return notChecked(s, d)
       }
     }
