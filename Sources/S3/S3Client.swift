@@ -51,9 +51,11 @@ public final class RequestStats: @unchecked Sendable {
   /// The `Date` header of the first answer that had one, and the local time it arrived: the cutoff of
   /// an as-of check is read against the servers' clocks, so a skewed one is worth a warning.
   public var firstDate: (server: String, local: Date)? { lock.withLock { _firstDate } }
-  func noteDate(_ server: String?, local: Date) {
-    guard let server else { return }
-    lock.withLock { if _firstDate == nil { _firstDate = (server, local) } }
+  /// `server` is read only until one answer had a `Date` (every request passes here).
+  func noteDate(_ server: @autoclosure () -> String?, local: @autoclosure () -> Date) {
+    lock.withLock {
+      if _firstDate == nil, let s = server() { _firstDate = (s, local()) }
+    }
   }
 
   /// The counters now.

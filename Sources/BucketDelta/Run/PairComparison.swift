@@ -117,6 +117,26 @@ public struct PairResult: Sendable, Equatable {
   }
 }
 
+extension Checkpoint {
+  /// Records `r`'s counters, the ones `PairResult(restoring:)` reads back (one list for both directions of
+  /// every comparison mode; `objectsProcessed` is the caller's, which may stop short of a key in flight).
+  mutating func record(_ r: PairResult) {
+    onlyInSource = r.onlyInSource
+    onlyInDestination = r.onlyInDestination
+    different = r.different
+    errors = r.errors
+    identical = r.identical
+    unverified = r.unverified
+    verifiedBy = r.verifiedBy
+    bytesRead = r.bytesRead
+    tagFetchesSaved = r.tagFetchesSaved
+    changedAfterCutoff = r.changedAfterCutoff
+    excluded = r.excluded
+    versionStatuses = r.versionStatuses
+    versionsCompared = r.versionsCompared
+  }
+}
+
 /// Compares one bucket pair: lists both sides, merge-joins, checks, writes the report.
 public struct PairComparison {
   public var source: ListingTarget
@@ -261,17 +281,15 @@ public struct PairComparison {
     /// The checkpoint vouching for every key through `mark` (`processed` of them) and the report as
     /// written so far.
     func checkpoint(_ store: CheckpointStore, through mark: String?, processed: Int) -> Checkpoint {
-      Checkpoint(
-        fingerprint: store.fingerprint, lastKey: mark, reportBytes: report.length,
-        objectsProcessed: processed, onlyInSource: result.onlyInSource,
-        onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
-        identical: result.identical, unverified: result.unverified, verifiedBy: result.verifiedBy,
-        bytesRead: result.bytesRead, tagFetchesSaved: result.tagFetchesSaved,
-        changedAfterCutoff: result.changedAfterCutoff, excluded: result.excluded, cutoff: cutoff,
+      var cp = Checkpoint(
+        fingerprint: store.fingerprint, lastKey: mark, reportBytes: report.length, objectsProcessed: processed,
+        onlyInSource: 0, onlyInDestination: 0, different: 0, errors: 0, cutoff: cutoff,
         sortedSides: Side.inOrder(strategy.sorted).map(\.rawValue),
         singleStreamSides: Side.inOrder(strategy.singleStream).map(\.rawValue),
         rangeHandOffs: handOffs(upTo: mark),
         resumes: base?.resumes ?? 0, updatedAt: isoTimestamp(Date()), pid: getpid())
+      cp.record(result)
+      return cp
     }
 
     func saveCheckpoint() throws {

@@ -67,18 +67,10 @@ extension PairComparison {
       try report.sync()
       var cp = Checkpoint(
         fingerprint: store.fingerprint, lastKey: watermark, reportBytes: reportBytesAtWatermark,
-        objectsProcessed: result.objectsProcessed, onlyInSource: result.onlyInSource,
-        onlyInDestination: result.onlyInDestination, different: result.different, errors: result.errors,
-        sortedSides: Side.inOrder(strategy.sorted).map(\.rawValue), resumes: base?.resumes ?? 0,
+        objectsProcessed: result.objectsProcessed, onlyInSource: 0, onlyInDestination: 0, different: 0, errors: 0,
+        cutoff: cutoff, sortedSides: Side.inOrder(strategy.sorted).map(\.rawValue), resumes: base?.resumes ?? 0,
         updatedAt: isoTimestamp(Date()), pid: getpid())
-      cp.identical = result.identical
-      cp.unverified = result.unverified
-      cp.excluded = result.excluded
-      cp.verifiedBy = result.verifiedBy
-      cp.tagFetchesSaved = result.tagFetchesSaved
-      cp.cutoff = cutoff
-      cp.versionStatuses = result.versionStatuses
-      cp.versionsCompared = result.versionsCompared
+      cp.record(result)
       try store.save(cp)
     }
     func nextAfterWatermark(_ stream: KeyHistoryStream) throws -> KeyHistory? {
