@@ -17,7 +17,10 @@ public struct BucketDeltaCommand: ParsableCommand {
       Exit status: 0 identical, 1 differences found, 2 error or incomplete run.
       """,
     version: version,
-    subcommands: [CompareCommand.self, RunCommand.self, ValidateCommand.self, WorkerCommand.self],
+    subcommands: [
+      CompareCommand.self, RunCommand.self, ValidateCommand.self, PlanCommand.self, MergeCommand.self,
+      WorkerCommand.self,
+    ],
     defaultSubcommand: CompareCommand.self)
 
   public init() {}

@@ -21,8 +21,19 @@ final class FaultProxy {
   func faultsOff() { _ = FileManager.default.createFile(atPath: portFile + ".off", contents: Data()) }
 
   func counts() -> [String: Int] {
-    guard let d = FileManager.default.contents(atPath: portFile + ".counts") else { return [:] }
-    return (try? JSONSerialization.jsonObject(with: d) as? [String: Int]) ?? [:]
+    guard let d = FileManager.default.contents(atPath: portFile + ".counts"),
+      let all = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any]
+    else { return [:] }
+    return all.compactMapValues { $0 as? Int }
+  }
+
+  /// Per bucket, the ListObjectsV2 requests forwarded and the keys their answers held.
+  func listed() -> [String: (requests: Int, keys: Int)] {
+    guard let d = FileManager.default.contents(atPath: portFile + ".counts"),
+      let all = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any],
+      let listed = all["listed"] as? [String: [Int]]
+    else { return [:] }
+    return listed.compactMapValues { $0.count == 2 ? ($0[0], $0[1]) : nil }
   }
 
   /// Monotonic arrival time of every request, in seconds.

@@ -35,10 +35,11 @@ struct ListingStrategy {
 
   /// The strategy of a fresh comparison, or of one resumed from `checkpoint` (which keeps the sides
   /// that fell back, so a resume does not try again what already failed).
-  init(rangeListers: Int, resuming checkpoint: Checkpoint? = nil) {
+  init(rangeListers: Int, resuming checkpoint: Checkpoint? = nil, sorted sortedFromStart: Set<Side> = []) {
     self.rangeListers = rangeListers
+    sorted = sortedFromStart
     if let checkpoint {
-      sorted = Set(checkpoint.sortedSides.compactMap(Side.init))
+      sorted.formUnion(checkpoint.sortedSides.compactMap(Side.init))
       singleStream = Set((checkpoint.singleStreamSides ?? []).compactMap(Side.init))
     }
   }
@@ -58,7 +59,8 @@ struct ListingStrategy {
       return
         "\(e.description). Comparing again with the \(e.side) bucket listed as a single stream (its server's start-after or order does not allow key ranges)"
     }
-    if e.kind == .backwards, !sorted.contains(e.side) {
+    // A shard's single stream that does not join up at its bound lists like one out of order.
+    if e.kind != .duplicate, !sorted.contains(e.side) {
       sorted.insert(e.side)
       return
         "\(e.description). Comparing again with the \(e.side) listing sorted by UTF-8 bytes (bounded memory, spilled to disk)"
@@ -74,25 +76,47 @@ struct ListingStrategy {
     logger.info("Listing all objects from \(side) bucket: \(target.bucket)")
     logger.info("Listing mode of the \(side) bucket: \(mode.description)")
     let location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
+    let interval = target.interval
+    if !interval.isAll { logger.info("Listing only the shard's keys of the \(side) bucket: \(interval)") }
+    // A shard lists from its lower bound and stops at its upper one; the tail check proves it joins up.
+    var bounded = target
+    bounded.startAfter = interval.after
+    func tail(_ stream: ObjectStream, overshoot: (() -> String?)? = nil) -> ObjectStream {
+      interval.isAll
+        ? stream
+        : RangeTail(stream, target: target, interval: interval, side: side, location: location, overshoot: overshoot)
+    }
+    func sideListing(_ stream: ObjectStream, stoppers: [ObjectStream], partitioned: PartitionedListing? = nil)
+      -> SideListing
+    {
+      SideListing(stream: stream, stoppers: stoppers, partitioned: partitioned, tail: stream as? RangeTail)
+    }
     switch mode {
     case .partitioned(let n, let width):
       let listing = PartitionedListing(
-        target: target, side: side, listers: n, width: width, resumeFrom: resumeFrom, logger: logger,
-        progress: options.progress)
-      return SideListing(
-        stream: OrderGuard(listing, side: side, location: location), stoppers: [listing], partitioned: listing)
+        target: bounded, side: side, listers: n, width: width, resumeFrom: resumeFrom, through: interval.through,
+        logger: logger, progress: options.progress)
+      return sideListing(
+        tail(OrderGuard(listing, side: side, location: location), overshoot: { listing.overshootPastBound }),
+        stoppers: [listing], partitioned: listing)
     case .single:
-      let listing = PagedListing(target: target, side: side, logger: logger, progress: options.progress)
-      return SideListing(stream: OrderGuard(listing, side: side, location: location), stoppers: [listing])
+      let listing = PagedListing(target: bounded, side: side, logger: logger, progress: options.progress)
+      return sideListing(tail(OrderGuard(listing, side: side, location: location)), stoppers: [listing])
     case .sorted:
-      let listing = PagedListing(target: target, side: side, logger: logger, progress: options.progress)
+      // Out of byte order, a server's start-after skips keys of the range: the whole listing, sorted, filtered.
+      var full = target
+      full.interval = .all
+      let listing = PagedListing(target: full, side: side, logger: logger, progress: options.progress)
       let dir = options.temporaryDirectory.appendingPathComponent(
         "bucket-delta-sort-\(getpid())-\(side)-\(UUID().uuidString)")
       let sorter = ExternalSorter(runSize: options.sortRunSize, directory: dir)
       do {
         let sorted = try sorter.sorted(listing)
+        let guarded = OrderGuard(sorted, side: side, location: location)
+        guard !interval.isAll else { return SideListing(stream: guarded, stoppers: [sorted, listing]) }
+        let counter = RangeCounter(guarded, boundaries: target.planBoundaries)
         return SideListing(
-          stream: OrderGuard(sorted, side: side, location: location), stoppers: [sorted, listing])
+          stream: IntervalFilter(counter, interval: interval), stoppers: [sorted, listing], counter: counter)
       } catch {
         listing.close()
         throw error
@@ -106,7 +130,17 @@ struct SideListing {
   var stream: ObjectStream
   var stoppers: [ObjectStream]
   var partitioned: PartitionedListing?
+  /// A shard's bound on a listing in the server's order (nil for a sorted full listing).
+  var tail: RangeTail? = nil
+  /// A shard's sorted full listing: counts every range of the plan.
+  var counter: RangeCounter? = nil
   func close() { for s in stoppers { s.close() } }
+
+  /// What `merge` needs of this side of a shard (nil outside shards), once the listing has ended.
+  func shardEdges() throws -> ShardEdges? {
+    if let counter { return ShardEdges(range_counts: try counter.drain()) }
+    return tail?.edges
+  }
 
   /// Watches for keys that only start with a prefix lacking its trailing `/`.
   mutating func watchPrefix(_ target: ListingTarget, side: Side, warnings: PrefixWarnings, logger: Logger) {

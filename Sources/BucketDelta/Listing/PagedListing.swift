@@ -11,6 +11,10 @@ public struct ListingTarget: Sendable {
   public var pageSize: Int
   /// List only keys after this one (relative to `prefix`).
   public var startAfter: String?
+  /// A shard's key range: `ListingStrategy` lists only it (`RangeTail`, `IntervalFilter`).
+  public var interval = KeyInterval.all
+  /// Every boundary of the shard plan (a sorted full listing counts the keys of every range).
+  public var planBoundaries: [String] = []
   /// Listing requests ask for `prefix + narrowing` (keys stay relative to `prefix`): the literal start
   /// every included key has (`KeyFilter.listingPrefix`), so that excluded parts of a bucket are not listed.
   public var narrowing = ""
@@ -59,6 +63,10 @@ public final class PagedListing: ObjectStream, @unchecked Sendable {
           startAfter: token == nil ? startAfter : nil, maxKeys: target.pageSize)
         let objects = try pageGuard.accept(page)
         token = page.isTruncated ? page.nextContinuationToken : nil
+        // A shard's listing ends at its first key past the upper bound (`RangeTail`): no page after that one.
+        if let through = target.interval.through, objects.contains(where: { KeyOrder.compare($0.key, through) > 0 }) {
+          token = nil
+        }
         logger.debug("Listed page \(pageGuard.pagesRead) of \(side) bucket \(target.bucket): \(objects.count) objects")
         result = .success(objects)
       } catch {

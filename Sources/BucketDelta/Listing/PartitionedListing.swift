@@ -115,8 +115,11 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
   private var splitCount = 0
   private var current: [ListedObject] = []
   private var index = 0
+  private var finalOvershoot: String?
 
   private let target: ListingTarget
+  /// The upper bound of the whole listing (a shard's), nil for the end.
+  private let through: String?
   private let side: Side
   private let listers: Int
   /// Listers allowed to work now: `listers`, or 1 while an adaptive listing has not widened.
@@ -147,11 +150,13 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
   ///   - now: monotonic seconds, to time pages (injected for tests).
   public init(
     target: ListingTarget, side: Side, listers: Int, width: ListerWidth = .fixed, resumeFrom: RangeHandOff? = nil,
-    prefetchPages: Int = 2, splitAfterPages: Int = 6, logger: Logger, progress: PairProgress? = nil,
+    through: String? = nil, prefetchPages: Int = 2, splitAfterPages: Int = 6, logger: Logger,
+    progress: PairProgress? = nil,
     now: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
   ) {
     self.splitAfterPages = max(1, splitAfterPages)
     self.target = target
+    self.through = through
     self.side = side
     self.listers = max(1, listers)
     let adaptive = width == .adaptive && self.listers > 1
@@ -163,7 +168,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
     self.logger = logger
     self.progress = progress
     self.location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
-    let first = KeyRange(lower: resumeFrom?.after ?? target.startAfter, upper: nil, target: target)
+    let first = KeyRange(lower: resumeFrom?.after ?? target.startAfter, upper: through, target: target)
     if let resumeFrom { first.resumeCheck = KeyRange.ResumeCheck(key: resumeFrom.first) }
     ranges = [first]
     for i in 0..<self.listers {
@@ -172,6 +177,10 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
       t.start()
     }
   }
+
+  /// The first key past `through` that the last range met (nil: it listed to the end), once the
+  /// listing has ended; `RangeTail` checks it against the listing after the bound.
+  public var overshootPastBound: String? { condition.withLock { finalOvershoot } }
 
   /// Ranges split off while listing (for the log and the tests).
   public var splits: Int { condition.withLock { splitCount } }
@@ -217,6 +226,8 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
               )
             }
             record(RangeHandOff(after: boundary, first: firstSeen))
+          } else {
+            finalOvershoot = r.overshoot
           }
           ranges.removeFirst()
           condition.broadcast()
@@ -363,8 +374,10 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
           break
         }
         if let p = previous, KeyOrder.compare(p, o.key) >= 0 {
+          // The range's lower bound again (not a key listed twice): the server ignored start-after.
           throw ListingOrderError(
-            kind: KeyOrder.compare(p, o.key) == 0 ? .duplicate : .backwards, side: side, previous: p, key: o.key,
+            kind: KeyOrder.compare(p, o.key) == 0 && (r.cursor != nil || inRange.count > 0) ? .duplicate : .backwards,
+            side: side, previous: p, key: o.key,
             location: location)
         }
         inRange.append(o)
@@ -402,7 +415,7 @@ public final class PartitionedListing: ObjectStream, @unchecked Sendable {
           decide = true
         }
       }
-      progress?.listed(side, count: inRange.count, finished: r.finished && r.upper == nil)
+      progress?.listed(side, count: inRange.count, finished: r.finished && r.upper == through)
       logger.debug(
         "Listed page \(r.pagesRead) of a range of \(side) bucket \(target.bucket): \(inRange.count) objects (range after \(r.lower.map { "'\($0)'" } ?? "the start") up to \(r.upper.map { "'\($0)'" } ?? "the end"))"
       )

@@ -81,6 +81,8 @@ public struct PairSummary: Codable, Sendable {
   public var error: String?
   /// What a person should see that did not change the verdict (nil when there is nothing).
   public var warnings: [String]?
+  /// A shard's run: per side listed in the server's order, where it met its neighbours (`merge` checks).
+  public var shard_edges: [String: ShardEdges]?
 
   /// Whether this pair fails the run (exit 2).
   public var failed: Bool { status == .error || (status == .empty && error != nil) }
@@ -97,6 +99,23 @@ public struct RunSummary: Codable, Sendable {
   public var status: PairStatus
   public var exit_code: Int32
   public var pairs: [PairSummary]
+  /// Set by a run stopped by a signal (its checkpoints are saved; `--resume` continues).
+  public var interrupted: Bool?
+  /// A shard's run: which shard of which plan (`run --plan --shard`).
+  public var shard: ShardMark?
+  /// A merged run: each shard's outcome (`merge`).
+  public var shards: [ShardOutcome]?
+
+  /// The status of a run of `expected` pairs whose finished pairs are `pairs`: `error` if one failed or
+  /// is missing, else `different`, `unverified`, `empty` (all), `identical`.
+  public static func status(of pairs: [PairSummary], expected: Int) -> PairStatus {
+    pairs.contains(where: \.failed) || pairs.count < expected
+      ? .error
+      : pairs.contains { $0.status == .different }
+        ? .different
+        : pairs.contains { $0.status == .unverified }
+          ? .unverified : !pairs.isEmpty && pairs.allSatisfy { $0.status == .empty } ? .empty : .identical
+  }
 
   /// Writes the summary atomically (temp file, fsync, rename), mode 0600.
   public func write(to path: String) throws {

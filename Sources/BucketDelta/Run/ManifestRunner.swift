@@ -21,6 +21,8 @@ public struct ManifestRunner: Sendable {
   let recordSample = RecordSample(limit: 1000)
   /// Each pair's compared objects over time (`progress_series`).
   let series = ProgressSeries()
+  /// A sharded run: the plan and the shard this process compares (`run --plan --shard`).
+  public var shard: (plan: ShardPlan, index: Int)?
   /// The process exit status of an outcome (the CLI's one mapping), also written into the summary.
   public var exitStatus: @Sendable (RunOutcome) -> Int32
 
@@ -39,6 +41,14 @@ public struct ManifestRunner: Sendable {
 
   /// The checkpoint store of `pair`.
   public func checkpointStore(_ pair: PairConfig) -> CheckpointStore {
+    CheckpointStore(
+      directory: stateDirectory, pair: pair.name, reportPath: reportPath(pair),
+      fingerprint: CheckpointStore.fingerprint(
+        fingerprintParts(pair) + (shard.map { ["shard=\($0.plan.id)/\($0.index)"] } ?? [])))
+  }
+
+  /// What a pair's results depend on: a checkpoint or a plan made with other values does not apply.
+  public func fingerprintParts(_ pair: PairConfig) -> [String] {
     func side(_ s: PairSide) -> [String] {
       let ep = manifest.endpoints[s.endpoint]
       return [ep?.url ?? "", ep?.region ?? "", ep?.addressing.rawValue ?? "", s.bucket, s.prefix]
@@ -59,14 +69,15 @@ public struct ManifestRunner: Sendable {
       + (pair.ignore.isEmpty ? [] : ["ignore=\(pair.ignore.names.joined(separator: ","))"])
       + (pair.versions
         ? ["versions", "markers=\(pair.compareDeleteMarkers)", "extra=\(pair.extraDestinationVersions.rawValue)"] : [])
-    return CheckpointStore(
-      directory: stateDirectory, pair: pair.name, reportPath: reportPath(pair),
-      fingerprint: CheckpointStore.fingerprint(parts))
+    return parts
   }
 
   /// The as-of cutoff of `pair`: on a resume the one its checkpoint recorded, else its `as_of` resolved
   /// against this run's start.
   func cutoff(_ pair: PairConfig) -> Cutoff? {
+    if let shard, let p = shard.plan.pairs.first(where: { $0.name == pair.name }) {
+      return p.as_of_epoch.map { Cutoff(epochSeconds: $0) }
+    }
     guard let asOf = pair.asOf else { return nil }
     if resume, let cp = try? checkpointStore(pair).load(), let c = cp.cutoff { return c }
     return Cutoff(epochSeconds: asOf.cutoff(runStart: startTime))
@@ -177,18 +188,14 @@ public struct ManifestRunner: Sendable {
     series.stop()
 
     let pairs = results.all()
-    let status: PairStatus =
-      pairs.contains(where: \.failed) || pairs.count < manifest.pairs.count
-      ? .error
-      : pairs.contains { $0.status == .different }
-        ? .different
-        : pairs.contains { $0.status == .unverified }
-          ? .unverified : !pairs.isEmpty && pairs.allSatisfy { $0.status == .empty } ? .empty : .identical
+    let status = RunSummary.status(of: pairs, expected: manifest.pairs.count)
     let signal = interruptSignal
     func outcome(_ status: PairStatus) -> RunOutcome { signal != 0 ? .interrupted(signal: signal) : .finished(status) }
     var summary = RunSummary(
       tool_version: toolVersion, started_at: isoTimestamp(startTime), finished_at: isoTimestamp(Date()), status: status,
       exit_code: exitStatus(outcome(status)), pairs: pairs)
+    if let shard { summary.shard = ShardMark(plan_id: shard.plan.id, index: shard.index, of: shard.plan.shards) }
+    if signal != 0 { summary.interrupted = true }
     /// An output that cannot be written fails the run.
     let exitStatus = self.exitStatus
     func failOutput(_ summary: inout RunSummary) {
@@ -250,7 +257,8 @@ public struct ManifestRunner: Sendable {
         logger.info("Pair \(pair.name) finished in an earlier run; not redone")
         return done
       }
-      if manifest.pairs.count > 1 && !FileManager.default.fileExists(atPath: store.path) {
+      // A shard is resumed after a pod restart whether or not it got as far as a checkpoint.
+      if manifest.pairs.count > 1 || shard != nil, !FileManager.default.fileExists(atPath: store.path) {
         logger.info("Pair \(pair.name) has no checkpoint: it never started, so it starts now")
         pairResume = false
       }
@@ -307,6 +315,18 @@ public struct ManifestRunner: Sendable {
       var destinationTarget = ListingTarget(
         client: dst, bucket: pair.destination.bucket, prefix: pair.destination.prefix,
         pageSize: manifest.tuning.listPageSize)
+      if let shard, let p = shard.plan.pairs.first(where: { $0.name == pair.name }) {
+        sourceTarget.interval = ShardPlan.interval(p, shard: shard.index)
+        destinationTarget.interval = sourceTarget.interval
+        sourceTarget.planBoundaries = p.boundaries
+        destinationTarget.planBoundaries = p.boundaries
+        options.sortedFromStart = ShardLayout.sortedSides(pair: pair.name, shardDirectory: manifest.output.dir)
+        for side in Side.inOrder(options.sortedFromStart) {
+          logger.warning(
+            "Another shard found that the \(side) bucket does not list in UTF-8 byte order: listing all of it, sorted, and keeping this shard's range"
+          )
+        }
+      }
       let narrowing = pair.filter.listingPrefix
       if !narrowing.isEmpty {
         sourceTarget.narrowing = narrowing
@@ -322,7 +342,10 @@ public struct ManifestRunner: Sendable {
         ? .error
         : result.objectsWithDifferences > 0 ? .different : result.unverified > 0 ? .unverified : .identical
       if result.errors > 0 { summary.error = "\(result.errors) keys could not be checked (see the report)" }
-      if result.objectsProcessed == 0 {
+      if result.objectsProcessed == 0 && shard != nil {
+        // A shard's range may hold no keys; `merge` judges the pair as a whole.
+        summary.status = .empty
+      } else if result.objectsProcessed == 0 {
         summary.status = .empty
         let what =
           "both listings are empty: nothing was compared (source \(pair.source.bucket)/\(pair.source.prefix) at \(srcEP.url), destination \(pair.destination.bucket)/\(pair.destination.prefix) at \(dstEP.url))"
@@ -366,6 +389,7 @@ public struct ManifestRunner: Sendable {
     summary.duration_seconds = (elapsed * 1000).rounded() / 1000
     summary.objects_per_second = elapsed > 0 ? (Double(result.objectsProcessed) / elapsed * 100).rounded() / 100 : 0
     summary.sorted_listings = result.sortedSides.map(\.rawValue)
+    if shard != nil && summary.error == nil { summary.shard_edges = result.shardEdges }
     summary.worker_restarts = result.workerRestarts
     summary.resumed = result.resumes
     let counts = listingClients.reduce(result.workerCounts) { $0 + $1.stats.counts }
@@ -375,6 +399,13 @@ public struct ManifestRunner: Sendable {
     summary.requests_per_object =
       result.objectsProcessed > 0
       ? (Double(counts.requests) / Double(result.objectsProcessed) * 1000).rounded() / 1000 : 0
+    if shard != nil {
+      for side in result.sortedSides {
+        warnings.append(
+          "the \(side) bucket does not list in UTF-8 byte order, so this shard listed all of it, sorted, and kept its own key range (correct, but each such shard lists the whole bucket)"
+        )
+      }
+    }
     warnings = result.warnings + warnings
     summary.warnings = warnings.isEmpty ? nil : warnings
     if summary.error == nil { store.saveObjectCount(result.objectsProcessed) }

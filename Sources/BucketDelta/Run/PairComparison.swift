@@ -23,6 +23,8 @@ public struct PairOptions: Sendable {
   public var progress: PairProgress?
   /// Key ranges listed at once per side (`range_listers`); 1 lists each side as one stream.
   public var rangeListers = Tuning().rangeListers
+  /// Sides to list in full and sorted from the start (a shard whose sibling found the server out of order).
+  public var sortedFromStart: Set<Side> = []
   /// How far content is proven (`verify`); nil: the check depth's default.
   public var verify: VerifyLevel?
   /// List identical keys in the report too (`report_matches`).
@@ -93,6 +95,8 @@ public struct PairResult: Sendable, Equatable {
   public var workerCounts = RequestCounts.zero
   /// What a person should see that did not change the verdict (a prefix matching longer names).
   public var warnings: [String] = []
+  /// A shard's edges per side listed in the server's order (`merge` checks that neighbours join up).
+  public var shardEdges: [String: ShardEdges] = [:]
 
   public var objectsWithDifferences: Int { onlyInSource + onlyInDestination + different + errors }
   public init() {}
@@ -165,7 +169,7 @@ public struct PairComparison {
   ///   - pool: the run's worker pool (required for deep checks), with `pairIndex` this pair's index
   ///     in its configuration and `router` where its results arrive.
   public func run(pool: WorkerPool? = nil, pairIndex: Int = 0, router: ResultRouter? = nil) throws -> PairResult {
-    var strategy = ListingStrategy(rangeListers: options.rangeListers)
+    var strategy = ListingStrategy(rangeListers: options.rangeListers, sorted: options.sortedFromStart)
     var cutoff = options.asOf.map { Cutoff(epochSeconds: $0.cutoff(runStart: options.runStart)) }
     let sink = ResultSink()
     if options.usesPool {
@@ -189,7 +193,7 @@ public struct PairComparison {
         logger.info(
           "Resuming from checkpoint \(store.path) after key \(cp.lastKey.map { "'\($0)'" } ?? "(none)") (\(cp.objectsProcessed) objects processed before, \(cp.different + cp.onlyInSource + cp.onlyInDestination + cp.errors) with differences)"
         )
-        strategy = ListingStrategy(rangeListers: options.rangeListers, resuming: cp)
+        strategy = ListingStrategy(rangeListers: options.rangeListers, resuming: cp, sorted: options.sortedFromStart)
         base = cp
         if let c = cp.cutoff { cutoff = c }
       } else {
@@ -246,6 +250,8 @@ public struct PairComparison {
     // resume after the last range boundary at or below the watermark whose hand-off was verified (the
     // first key after it must be the same again). Keys up to the watermark are dropped after the order guard.
     func resumePoint(_ side: Side) -> RangeHandOff? {
+      // A shard lists from its lower bound again: `merge` needs the first key after it.
+      guard source.interval.isAll else { return nil }
       guard case .partitioned = strategy.mode(side), let h = base?.rangeHandOffs?[side.rawValue] else { return nil }
       logger.info(
         "Listing the \(side) bucket from after '\(h.after)', a key-range boundary the checkpoint verified (the first key after it must still be \(h.first.map { "'\($0)'" } ?? "none"))"
@@ -463,6 +469,7 @@ public struct PairComparison {
     }
     try report.close()
     for (side, listing) in [(Side.source, srcListing), (.destination, dstListing)] {
+      if let edges = try listing.shardEdges() { result.shardEdges[side.rawValue] = edges }
       if let p = listing.partitioned {
         logger.info("The \(side) bucket was listed in \(p.splits + 1) key ranges")
       }
