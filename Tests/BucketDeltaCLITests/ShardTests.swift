@@ -142,9 +142,14 @@ struct ShardTests {
     let variable = server == "seaweed" && shards == 7 ? "AWS_BATCH_JOB_ARRAY_INDEX" : "JOB_COMPLETION_INDEX"
     let statuses = try runShards(s, plan: planPath, shards: shards, variable: variable)
     #expect(statuses.allSatisfy { $0 == 0 || $0 == 1 }, "\(statuses)")
+    let planCheck = try validateAgainstSchema(planPath, schema: "plan.schema.json")
+    #expect(planCheck.status == 0, "\(planCheck.stderr)")
     for i in 0..<shards {
-      let shard = try summary("\(s.out)/shards/\(i)/summary.json")
+      let path = "\(s.out)/shards/\(i)/summary.json"
+      let shard = try summary(path)
       #expect((shard["shard"] as? [String: Any])?["index"] as? Int == i)
+      let check = try validateAgainstSchema(path, schema: "summary.schema.json")
+      #expect(check.status == 0, "\(check.stderr)")
     }
     let merged = try runProcess(try toolPath(), ["merge", planPath, s.out], environment: s.env)
     #expect(merged.status == whole.status, "\(merged.stderr)")
@@ -152,6 +157,8 @@ struct ShardTests {
     let m = try summary(s.out + "/summary.json")
     #expect(counts(m) == counts(whole.summary))
     #expect((m["shards"] as? [[String: Any]])?.count == shards)
+    let check = try validateAgainstSchema(s.out + "/summary.json", schema: "summary.schema.json")
+    #expect(check.status == 0, "\(check.stderr)")
     let junit = try String(contentsOfFile: s.out + "/junit.xml", encoding: .utf8)
     #expect(junit.contains("failures=\"1\""), "\(junit)")
     // The shards' pieces hold every record once: no key in two ranges.
