@@ -154,8 +154,13 @@ struct ShardListingTests {
     let skewed = (0..<30_000).map { i in
       i < 25_000 ? "logs/2026/\(String(format: "%05d", i))" : "z/\(rng.next() % 1_000_000)"
     }
+    // bench/populate.py's tree keys: the walk once doubled its stride past Int and trapped at 200,000.
+    let tree = (0..<100_000).map { i in
+      String(format: "d%02d/e%02d/obj-%09d.bin", Int(rng.next() % 32), Int(rng.next() % 32), i)
+    }
     let shapes: [[String]] = [
-      Array(Set(skewed)), PartitionedListingTests.keys(tree: 5000, flat: 3000, seed: 3), ["only"], [], ["a", "b", "c"],
+      tree, Array(Set(skewed)), PartitionedListingTests.keys(tree: 5000, flat: 3000, seed: 3), ["only"], [],
+      ["a", "b", "c"],
     ]
     for keys in shapes {
       let sorted = keys.sorted(by: KeyOrder.less)

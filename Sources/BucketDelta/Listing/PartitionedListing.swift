@@ -572,16 +572,18 @@ public enum KeyMidpoint {
       if k == ka, k - j <= 18, let nc = Int(String(decoding: c[j..<k], as: UTF8.self)),
         let na = Int(String(decoding: a[j..<k], as: UTF8.self))
       {
-        let target = String(nc + pages * (nc - na))
-        if target.utf8.count <= k - j {
+        let (jump, o1) = pages.multipliedReportingOverflow(by: nc - na)
+        let (sum, o2) = nc.addingReportingOverflow(jump)
+        let target = String(sum)
+        if !o1 && !o2, target.utf8.count <= k - j {
           candidate =
             Array(c[..<j]) + Array(repeating: UInt8(ascii: "0"), count: k - j - target.utf8.count) + Array(target.utf8)
         }
       }
     }
     if candidate == nil {
-      let target = Int(c[i]) + pages * Int(c[i] - a[i])
-      if target <= 0x7E { candidate = Array(c[..<i]) + [UInt8(target)] }
+      let (jump, overflow) = pages.multipliedReportingOverflow(by: Int(c[i] - a[i]))
+      if !overflow, jump <= 0x7E - Int(c[i]) { candidate = Array(c[..<i]) + [UInt8(Int(c[i]) + jump)] }
     }
     guard let bytes = candidate, let m = String(validating: bytes, as: UTF8.self), KeyOrder.compare(last, m) < 0,
       high.map({ KeyOrder.compare(m, $0) < 0 }) ?? true

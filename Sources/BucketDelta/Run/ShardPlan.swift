@@ -149,6 +149,7 @@ public struct KeySampler {
 
   public let pageKeys: Int
   public let samples: Int
+  static let maxStride = Double(1 << 26)
   public private(set) var requests = 0
 
   public init(pageKeys: Int = 100, samples: Int) {
@@ -163,7 +164,7 @@ public struct KeySampler {
     var page = try list(nil, pageKeys)
     requests += 1
     var rank = 0.0
-    var step = max(1, stride)
+    var step = min(Self.maxStride, max(1, stride))
     // Points known to have nothing after them: jumps stay below the smallest.
     var end: String? = nil
     while !page.isEmpty {
@@ -192,7 +193,8 @@ public struct KeySampler {
       }
       rank += Double(page.count) + jumped
       page = next
-      if galloping { step = max(2, step * 2) }
+      // Capped: 2^26 pages of 100 keys is 6.7 billion keys, past any bucket (and within Int).
+      if galloping { step = min(KeySampler.maxStride, max(2, step * 2)) }
     }
     return (out, rank)
   }
