@@ -334,7 +334,10 @@ struct OrchestratorExampleTests {
     #expect(ok.stdout.contains("botocore batch RegisterJobDefinition: job-definition.json OK"))
     // Broken copies: each must be caught.
     let mutations: [(file: String, from: String, to: String, message: String)] = [
-      ("kubernetes/shards-job.yaml", "  completionMode: Indexed", "  completionMode: Indexed\n  completionIndex: 3", "completionIndex"),
+      (
+        "kubernetes/shards-job.yaml", "  completionMode: Indexed", "  completionMode: Indexed\n  completionIndex: 3",
+        "completionIndex"
+      ),
       ("kubernetes/shards-job.yaml", "  completions: 16", "  completions: 12", "completions != plan --shards"),
       ("aws-batch/job-definition.json", "\"attempts\": 4", "\"attempts\": \"4\"", "attempts"),
       ("aws-batch/submit-shards.json", "\"arrayProperties\"", "\"arrayProps\"", "arrayProps"),
