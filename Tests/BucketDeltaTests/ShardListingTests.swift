@@ -167,8 +167,20 @@ struct ShardListingTests {
       let server = RangeServer(keys, rule: .bytes, delay: 0)
       let client = try PartitionedListingTests.client(server)
       var sampler = KeySampler(samples: 32)
-      let sample = try sampler.sample { after, maxKeys in
-        try client.listObjectsV2(bucket: "b", startAfter: after, maxKeys: maxKeys).objects.map(\.key)
+      let sample = try sampler.sample { prefix, after, maxKeys, delimiter in
+        let page = try client.listObjectsV2(
+          bucket: "b", prefix: prefix, startAfter: after, maxKeys: maxKeys, delimiter: delimiter)
+        return (page.objects.map(\.key), page.commonPrefixes, page.isTruncated)
+      }
+      if keys.count >= 1000 {
+        // Estimates within 25% (the tree's directories sampled, the rest walked), far fewer requests than pages.
+        #expect(abs(sample.total - Double(keys.count)) < 0.25 * Double(keys.count), "\(sample.total) of \(keys.count)")
+        // A few requests per sample whatever the size: at most 6 per sample and 40 more.
+        #expect(sampler.requests < 6 * 32 + 40, "\(sampler.requests) requests for \(keys.count) keys")
+        if keys.count == tree.count {
+          // The tree: its directories sampled, a small fraction of what listing it in 100-key pages takes.
+          #expect(sampler.requests * 100 < keys.count / 5, "\(sampler.requests) requests for the tree")
+        }
       }
       let split = KeySampler.boundaries(shards: 4, sides: [sample, sample])
       #expect(split.boundaries.count == 3)

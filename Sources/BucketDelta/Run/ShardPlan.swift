@@ -207,6 +207,80 @@ public struct KeySampler {
     return try walk(list, stride: max(1, first.total / Double(pageKeys) / Double(samples)), galloping: false)
   }
 
+  /// Lists under `prefix` (relative to the side's prefix) after `after`, up to `maxKeys`; with a delimiter
+  /// also the CommonPrefixes.
+  public typealias Lister = (_ prefix: String, _ after: String?, _ maxKeys: Int, _ delimiter: String?) throws -> (
+    keys: [String], prefixes: [String], truncated: Bool
+  )
+
+  /// Samples of a listing organised in directories: their sizes sampled, else the walk of `sample(_:)`.
+  ///
+  /// Why: the walk jumps well inside runs of numbered keys, but in a tree (`dNN/eNN/obj-N`, 200 keys per
+  /// directory) every jump leaves its directory, so it either lists nearly everything or guesses wildly: on a
+  /// 200,000-object tree pair it sent 1,145 requests per bucket for estimates 2,880 times too large. When
+  /// the first levels are directories only (no object beside them), the directories of the shallowest level
+  /// with at least `4 * samples` of them (at most 3 levels, at most 64 listings per level) are the strata;
+  /// `samples` of them, evenly spread, are walked, and each of the others is given the mean size of the
+  /// two nearest walked ones.
+  public mutating func sample(lister: Lister) throws -> (samples: [Sample], total: Double) {
+    if let strata = try strata(lister), strata.count >= 2 {
+      return try sampleStrata(strata, lister)
+    }
+    return try sample { after, maxKeys in try lister("", after, maxKeys, nil).keys }
+  }
+
+  private mutating func strata(_ lister: Lister) throws -> [String]? {
+    var level = [""]
+    for depth in 0..<3 {
+      var next: [String] = []
+      for parent in level {
+        let page = try lister(parent, nil, 1000, "/")
+        requests += 1
+        // Objects beside the directories: not a tree of directories (the walk decides).
+        guard page.keys.isEmpty else { return nil }
+        next += page.prefixes
+      }
+      if next.count < 2 { return nil }
+      if next.count >= 4 * samples || depth == 2 || next.count > 64 { return next }
+      level = next
+    }
+    return nil
+  }
+
+  private mutating func sampleStrata(_ strata: [String], _ lister: Lister) throws -> (samples: [Sample], total: Double)
+  {
+    let count = min(strata.count, samples)
+    let picked = Set((0..<count).map { ($0 * strata.count + strata.count / 2) / count })
+    var sizes = [Double?](repeating: nil, count: strata.count)
+    var inner: [Int: [Sample]] = [:]
+    for i in picked.sorted() {
+      var sub = KeySampler(pageKeys: pageKeys, samples: 4)
+      let p = strata[i]
+      let walked = try sub.sample { after, maxKeys in try lister(p, after, maxKeys, nil).keys }
+      requests += sub.requests
+      sizes[i] = walked.total
+      inner[i] = walked.samples
+    }
+    var out: [Sample] = []
+    var rank = 0.0
+    for i in strata.indices {
+      let size: Double
+      if let s = sizes[i] {
+        size = s
+        out += (inner[i] ?? []).map { Sample(rank: rank + $0.rank, keys: $0.keys) }
+      } else {
+        let before = sizes[..<i].last(where: { $0 != nil }) ?? nil
+        let after = sizes[(i + 1)...].first(where: { $0 != nil }) ?? nil
+        size =
+          [before, after].compactMap { $0 }.reduce(0, +) / Double(max(1, [before, after].compactMap { $0 }.count))
+        // The directory itself as a boundary candidate: keys at or below it are the ones before it.
+        out.append(Sample(rank: rank, keys: [strata[i]]))
+      }
+      rank += size
+    }
+    return (out, rank)
+  }
+
   /// The estimated number of keys at or below `key` in `samples`.
   public static func rank(of key: String, in samples: [Sample]) -> Double {
     var lo = 0

@@ -97,10 +97,15 @@ extension ManifestRunner {
         target.narrowing = pair.filter.listingPrefix
         let t = target
         var sampler = KeySampler(samples: shards == 1 ? 1 : samplesPerShard * shards)
-        let sample = try sampler.sample { after, maxKeys in
+        let sample = try sampler.sample { sub, after, maxKeys, delimiter in
           let page = try t.client.listObjectsV2(
-            bucket: t.bucket, prefix: t.listPrefix, startAfter: after.map { t.prefix + $0 }, maxKeys: maxKeys)
-          return try ListingPageGuard(target: t).stripPrefix(page.objects).map(\.key)
+            bucket: t.bucket, prefix: t.prefix + (sub.isEmpty ? t.narrowing : sub),
+            startAfter: after.map { t.prefix + $0 }, maxKeys: maxKeys, delimiter: delimiter)
+          let pageGuard = ListingPageGuard(target: t)
+          return (
+            try pageGuard.stripPrefix(page.objects).map(\.key),
+            try page.commonPrefixes.map { try pageGuard.relative($0, what: "common prefix") }, page.isTruncated
+          )
         }
         sides.append(sample)
         probes[side.rawValue] = sampler.requests
