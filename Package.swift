@@ -16,6 +16,9 @@ let package = Package(
       name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
     .systemLibrary(
       name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+    // gunzip of S3 Inventory CSV files.
+    .systemLibrary(
+      name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(
       name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
     // Typed wrappers for curl's variadic setopt/getinfo, which Swift cannot call.
@@ -32,7 +35,7 @@ let package = Package(
     .target(
       name: "BucketDelta",
       dependencies: [
-        "S3", "CYAML",
+        "S3", "CYAML", "CZlib",
         .product(name: "Logging", package: "swift-log"),
       ]),
     // Command line: flags, exit codes, log output.

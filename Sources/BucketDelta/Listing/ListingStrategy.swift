@@ -35,9 +35,16 @@ struct ListingStrategy {
 
   /// The strategy of a fresh comparison, or of one resumed from `checkpoint` (which keeps the sides
   /// that fell back, so a resume does not try again what already failed).
-  init(rangeListers: Int, resuming checkpoint: Checkpoint? = nil, sorted sortedFromStart: Set<Side> = []) {
+  /// Sides read from an S3 Inventory: in the files' order, else sorted (no key ranges).
+  private(set) var inventorySides: Set<Side> = []
+
+  init(
+    rangeListers: Int, resuming checkpoint: Checkpoint? = nil, sorted sortedFromStart: Set<Side> = [],
+    inventory: Set<Side> = []
+  ) {
     self.rangeListers = rangeListers
     sorted = sortedFromStart
+    inventorySides = inventory
     if let checkpoint {
       sorted.formUnion(checkpoint.sortedSides.compactMap(Side.init))
       singleStream = Set((checkpoint.singleStreamSides ?? []).compactMap(Side.init))
@@ -46,7 +53,7 @@ struct ListingStrategy {
 
   func mode(_ side: Side) -> Mode {
     if sorted.contains(side) { return .sorted }
-    if singleStream.contains(side) || rangeListers == 1 { return .single }
+    if singleStream.contains(side) || rangeListers == 1 || inventorySides.contains(side) { return .single }
     if rangeListers == Tuning.adaptiveRangeListers { return .partitioned(Tuning.adaptiveMaxListers, .adaptive) }
     return .partitioned(rangeListers, .fixed)
   }
@@ -76,6 +83,23 @@ struct ListingStrategy {
     logger.info("Listing all objects from \(side) bucket: \(target.bucket)")
     logger.info("Listing mode of the \(side) bucket: \(mode.description)")
     let location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
+    if let snapshot = target.inventory {
+      logger.info(
+        "Reading the \(side) side from the S3 Inventory \(snapshot.manifestName) (\(snapshot.manifest.files.count) files)"
+      )
+      let rows = InventoryListing(
+        snapshot, prefix: target.prefix,
+        directory: options.temporaryDirectory.appendingPathComponent(
+          "bucket-delta-inventory-\(getpid())-\(side)-\(UUID().uuidString)"))
+      let location = "S3 Inventory \(snapshot.manifestName)"
+      guard mode == .sorted else {
+        return SideListing(stream: OrderGuard(rows, side: side, location: location), stoppers: [rows])
+      }
+      let dir = options.temporaryDirectory.appendingPathComponent(
+        "bucket-delta-sort-\(getpid())-\(side)-\(UUID().uuidString)")
+      let sorted = try ExternalSorter(runSize: options.sortRunSize, directory: dir).sorted(rows)
+      return SideListing(stream: OrderGuard(sorted, side: side, location: location), stoppers: [sorted, rows])
+    }
     let interval = target.interval
     if !interval.isAll { logger.info("Listing only the shard's keys of the \(side) bucket: \(interval)") }
     // A shard lists from its lower bound and stops at its upper one; the tail check proves it joins up.

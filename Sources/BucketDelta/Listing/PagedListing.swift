@@ -15,6 +15,8 @@ public struct ListingTarget: Sendable {
   public var interval = KeyInterval.all
   /// Every boundary of the shard plan (a sorted full listing counts the keys of every range).
   public var planBoundaries: [String] = []
+  /// Read the objects from this S3 Inventory instead of listing the bucket.
+  public var inventory: InventorySnapshot?
   /// Listing requests ask for `prefix + narrowing` (keys stay relative to `prefix`): the literal start
   /// every included key has (`KeyFilter.listingPrefix`), so that excluded parts of a bucket are not listed.
   public var narrowing = ""

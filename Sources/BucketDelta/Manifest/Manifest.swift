@@ -47,6 +47,10 @@ public struct PairSide: Sendable {
   public var endpoint: String
   public var bucket: String
   public var prefix: String
+  /// Read this side's objects from an S3 Inventory of `bucket` instead of listing it (`inventory`).
+  public var inventory: InventoryLocation?
+  /// The endpoint of the inventory's bucket (default: `endpoint`).
+  public var inventoryEndpoint: String?
 
   public init(endpoint: String, bucket: String, prefix: String = "") {
     self.endpoint = endpoint

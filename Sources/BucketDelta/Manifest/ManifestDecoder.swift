@@ -362,7 +362,7 @@ public struct ManifestDecoder {
       error(parent, path, "is required")
       return nil
     }
-    let f = fields(node, path, allowed: ["endpoint", "bucket", "prefix"])
+    let f = fields(node, path, allowed: ["endpoint", "bucket", "prefix", "inventory"])
     guard case .mapping = node else { return nil }
     var result = PairSide(endpoint: "", bucket: "", prefix: "")
     var ok = true
@@ -384,6 +384,52 @@ public struct ManifestDecoder {
       ok = false
     }
     if let p = f["prefix"], let v = string(p, "\(path).prefix") { result.prefix = v }
+    if let inv = f["inventory"] {
+      let at = "\(path).inventory"
+      if case .scalar = inv, let text = nonEmpty(inv, at) {
+        if let loc = InventoryLocation.parse(text) {
+          result.inventory = loc
+        } else {
+          error(inv, at, "'\(text)' is not s3://BUCKET/KEY/manifest.json, s3://BUCKET/PREFIX/ or a local path")
+          ok = false
+        }
+      } else if case .mapping = inv {
+        let g = fields(inv, at, allowed: ["bucket", "manifest", "latest", "path", "endpoint"])
+        if let e = g["endpoint"], let v = nonEmpty(e, "\(at).endpoint") {
+          if !declared.contains(v) {
+            error(
+              e, "\(at).endpoint",
+              "'\(v)' is not defined under endpoints (defined: \(declared.joined(separator: ", ")))")
+            ok = false
+          }
+          result.inventoryEndpoint = v
+        }
+        let given = ["manifest", "latest", "path"].filter { g[$0] != nil }
+        if given.count != 1 {
+          error(
+            inv, at,
+            "needs exactly one of manifest (a manifest.json key), latest (the configuration's prefix) or path (a local copy)"
+          )
+          ok = false
+        } else if let p = g["path"], let v = nonEmpty(p, "\(at).path") {
+          result.inventory = .local(path: v)
+        } else if let b = g["bucket"], let bucket = nonEmpty(b, "\(at).bucket") {
+          if let m = g["manifest"], let v = nonEmpty(m, "\(at).manifest") {
+            result.inventory = .manifest(bucket: bucket, key: v)
+          } else if let l = g["latest"], let v = string(l, "\(at).latest") {
+            result.inventory = .latest(bucket: bucket, prefix: v.isEmpty || v.hasSuffix("/") ? v : v + "/")
+          }
+        } else {
+          if g["bucket"] == nil {
+            error(inv, "\(at).bucket", "is required with \(given[0]) (the bucket holding the inventory)")
+          }
+          ok = false
+        }
+      } else {
+        error(inv, at, "must be s3://... or a local path, or a mapping (bucket with manifest or latest, or path)")
+        ok = false
+      }
+    }
     return ok ? result : nil
   }
 

@@ -21,6 +21,8 @@ public struct ManifestRunner: Sendable {
   let recordSample = RecordSample(limit: 1000)
   /// Each pair's compared objects over time (`progress_series`).
   let series = ProgressSeries()
+  /// The S3 Inventories of the pairs' sides, read before the pairs start.
+  let inventories = InventoryCache()
   /// A sharded run: the plan and the shard this process compares (`run --plan --shard`).
   public var shard: (plan: ShardPlan, index: Int)?
   /// The process exit status of an outcome (the CLI's one mapping), also written into the summary.
@@ -69,6 +71,7 @@ public struct ManifestRunner: Sendable {
       + (pair.ignore.isEmpty ? [] : ["ignore=\(pair.ignore.names.joined(separator: ","))"])
       + (pair.versions
         ? ["versions", "markers=\(pair.compareDeleteMarkers)", "extra=\(pair.extraDestinationVersions.rawValue)"] : [])
+      + [pair.source, pair.destination].compactMap { $0.inventory.map { "inventory=\($0)" } }
     return parts
   }
 
@@ -78,6 +81,8 @@ public struct ManifestRunner: Sendable {
     if let shard, let p = shard.plan.pairs.first(where: { $0.name == pair.name }) {
       return p.as_of_epoch.map { Cutoff(epochSeconds: $0) }
     }
+    // An inventory is a snapshot: objects changed after it are not differences (unless as_of says otherwise).
+    if pair.asOf == nil, let t = inventories.createdAt(pair.name) { return Cutoff(epochSeconds: t) }
     guard let asOf = pair.asOf else { return nil }
     if resume, let cp = try? checkpointStore(pair).load(), let c = cp.cutoff { return c }
     return Cutoff(epochSeconds: asOf.cutoff(runStart: startTime))
@@ -134,6 +139,9 @@ public struct ManifestRunner: Sendable {
       endpoints: Array(manifest.endpoints.values), transport: transport,
       maxConcurrency: tuning.numConnections, rateShare: rateShare, maxAttempts: tuning.maxAttempts,
       requestTimeout: tuning.requestTimeout, logger: logger)
+    for pair in manifest.pairs where pair.source.inventory != nil || pair.destination.inventory != nil {
+      inventories.load(pair, endpoints: manifest.endpoints, clients: factory, logger: logger)
+    }
     if manifest.pairs.contains(where: { $0.reportPath == nil }) {
       try? FileManager.default.createDirectory(
         atPath: manifest.output.dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -325,6 +333,21 @@ public struct ManifestRunner: Sendable {
           logger.warning(
             "Another shard found that the \(side) bucket does not list in UTF-8 byte order: listing all of it, sorted, and keeping this shard's range"
           )
+        }
+      }
+      if pair.source.inventory != nil || pair.destination.inventory != nil {
+        let snapshots = try inventories.snapshots(pair.name)
+        sourceTarget.inventory = snapshots.source
+        destinationTarget.inventory = snapshots.destination
+        if pair.asOf == nil, let c = cutoff(pair) {
+          options.asOf = .instant(c.epochSeconds)
+          logger.info(
+            "As-of cutoff from the inventory's creationTimestamp: \(c.text) (objects changed after the snapshot are not judged)"
+          )
+        }
+        if pair.versions {
+          throw WorkerError(
+            "versions: true with an inventory side is not built yet: compare the latest versions (versions: false)")
         }
       }
       let narrowing = pair.filter.listingPrefix

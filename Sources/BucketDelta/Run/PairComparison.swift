@@ -169,7 +169,10 @@ public struct PairComparison {
   ///   - pool: the run's worker pool (required for deep checks), with `pairIndex` this pair's index
   ///     in its configuration and `router` where its results arrive.
   public func run(pool: WorkerPool? = nil, pairIndex: Int = 0, router: ResultRouter? = nil) throws -> PairResult {
-    var strategy = ListingStrategy(rangeListers: options.rangeListers, sorted: options.sortedFromStart)
+    let inventorySides = Set(
+      [(Side.source, source), (.destination, destination)].filter { $0.1.inventory != nil }.map(\.0))
+    var strategy = ListingStrategy(
+      rangeListers: options.rangeListers, sorted: options.sortedFromStart, inventory: inventorySides)
     var cutoff = options.asOf.map { Cutoff(epochSeconds: $0.cutoff(runStart: options.runStart)) }
     let sink = ResultSink()
     if options.usesPool {
@@ -193,7 +196,8 @@ public struct PairComparison {
         logger.info(
           "Resuming from checkpoint \(store.path) after key \(cp.lastKey.map { "'\($0)'" } ?? "(none)") (\(cp.objectsProcessed) objects processed before, \(cp.different + cp.onlyInSource + cp.onlyInDestination + cp.errors) with differences)"
         )
-        strategy = ListingStrategy(rangeListers: options.rangeListers, resuming: cp, sorted: options.sortedFromStart)
+        strategy = ListingStrategy(
+          rangeListers: options.rangeListers, resuming: cp, sorted: options.sortedFromStart, inventory: inventorySides)
         base = cp
         if let c = cp.cutoff { cutoff = c }
       } else {
@@ -485,7 +489,7 @@ public struct PairComparison {
     -> [Side: VersioningStatus]
   {
     var out: [Side: VersioningStatus] = [:]
-    for (side, target) in [(Side.source, source), (.destination, destination)] {
+    for (side, target) in [(Side.source, source), (.destination, destination)] where target.inventory == nil {
       do {
         let status = try target.client.bucketVersioning(bucket: target.bucket)
         out[side] = status
