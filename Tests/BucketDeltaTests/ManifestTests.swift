@@ -210,7 +210,9 @@ struct ManifestTests {
     let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }
     #expect(files.count >= 2)
     let allEnv = Dictionary(
-      uniqueKeysWithValues: (["PROD", "BK", "OLD", "NEW"].flatMap { ["\($0)_ACCESS_KEY", "\($0)_SECRET_KEY"] } + [
+      uniqueKeysWithValues: (["PROD", "BK", "OLD", "NEW", "SRC", "DST", "DR"].flatMap {
+        ["\($0)_ACCESS_KEY", "\($0)_SECRET_KEY"]
+      } + [
         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
       ]).map { ($0, "x") })
     for f in files {
@@ -223,6 +225,18 @@ struct ManifestTests {
       }
       let m = try d.decode(try String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8))
       #expect(!m.pairs.isEmpty, "\(f)")
+      if f == "inventory.yaml" {
+        #expect(
+          m.pairs.map { [$0.source.inventory, $0.destination.inventory] } == [
+            [.latest(bucket: "inventory-store", prefix: "inventories/media-prod/daily-csv/"), nil],
+            [
+              .manifest(
+                bucket: "inventory-store", key: "inventories/archive/daily-csv/2026-12-01T01-00Z/manifest.json"),
+              .latest(bucket: "dr-inventory-store", prefix: "inventories/archive-replica/daily-csv/"),
+            ],
+            [.latest(bucket: "inventory-store", prefix: "inventories/media-prod/daily-csv/"), nil],
+          ])
+      }
     }
   }
 
@@ -331,5 +345,57 @@ struct SplitMix {
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     return z ^ (z >> 31)
+  }
+}
+
+@Suite("Manifest: inventory sides")
+struct InventoryManifestTests {
+  func decode(_ inventory: String) -> Result<Manifest, ManifestError> {
+    var d = ManifestDecoder(file: "m.yaml", environment: ["AK": "a", "SK": "s"])
+    d.readFile = { _ in nil }
+    return Result {
+      try d.decode(
+        """
+        version: 1
+        endpoints:
+          e: { url: "http://127.0.0.1:9000", access_key_env: AK, secret_key_env: SK }
+        pairs:
+          - name: p
+            source: { endpoint: e, bucket: b, inventory: \(inventory) }
+            destination: { endpoint: e, bucket: c }
+        """)
+    }.mapError { $0 as! ManifestError }
+  }
+
+  @Test(
+    "inventory: a string, bucket with manifest or latest, or path; exactly one of them; the endpoint must exist",
+    arguments: [
+      ("s3://inv/a/b/manifest.json", InventoryLocation.manifest(bucket: "inv", key: "a/b/manifest.json")),
+      ("\"s3://inv/cfg\"", .latest(bucket: "inv", prefix: "cfg/")), ("/data/inv", .local(path: "/data/inv")),
+      ("{ bucket: inv, manifest: k/manifest.json }", .manifest(bucket: "inv", key: "k/manifest.json")),
+      ("{ bucket: inv, latest: p/src/cfg }", .latest(bucket: "inv", prefix: "p/src/cfg/")),
+      ("{ path: /x/manifest.json }", .local(path: "/x/manifest.json")),
+    ])
+  func accepted(text: String, location: InventoryLocation) throws {
+    let m = try decode(text).get()
+    #expect(m.pairs[0].source.inventory == location)
+  }
+
+  @Test("Refused, with where and why")
+  func refused() {
+    for (text, message) in [
+      ("{ bucket: inv }", "needs exactly one of manifest"),
+      ("{ bucket: inv, manifest: a, latest: b }", "needs exactly one of manifest"),
+      ("{ manifest: a/manifest.json }", "pairs[0].source.inventory.bucket: is required"),
+      ("{ bucket: inv, latest: a, endpoint: nope }", "'nope' is not defined under endpoints"),
+      ("{ bucket: inv, latest: a, region: x }", "unknown key"),
+    ] {
+      guard case .failure(let e) = decode(text) else {
+        Issue.record("\(text) was accepted")
+        continue
+      }
+      #expect(e.description.contains(message), "\(text): \(e.description)")
+      #expect(e.description.contains("m.yaml:6:"), "\(text): \(e.description)")
+    }
   }
 }
