@@ -69,6 +69,9 @@ struct ListingStrategy {
     // A shard's single stream that does not join up at its bound lists like one out of order.
     if e.kind != .duplicate, !sorted.contains(e.side) {
       sorted.insert(e.side)
+      // Inventories of one producer share their order: both are sorted at once, not one attempt each (a
+      // 200,000-row pair took 10.8 s in three attempts).
+      if inventorySides.contains(e.side) { sorted.formUnion(inventorySides) }
       return
         "\(e.description). Comparing again with the \(e.side) listing sorted by UTF-8 bytes (bounded memory, spilled to disk)"
     }
