@@ -188,6 +188,53 @@ struct InventoryTests {
     #expect(pair(s)["status"] as? String == "error")
   }
 
+  @Test(
+    "Sharded with an inventory side: boundaries from the inventory's keys (no listing of it), merged report equals the unsharded run"
+  )
+  func sharded() throws {
+    let p = try inventoryPair.get()
+    let local = try temporaryDirectory()
+    let made = try inventory(
+      p.source, ["--local", local.path, "--files", "3", "--shuffle", "--created-ms", snapshotMs])
+    let dir = try temporaryDirectory()
+    let manifest = dir.appendingPathComponent("m.yaml").path
+    try """
+    version: 1
+    endpoints:
+      sw: { url: "\(servers.seaweed)", access_key_env: BD_T_AK, secret_key_env: BD_T_SK }
+    output: { dir: "\(dir.path)/out", summary: "\(dir.path)/out/summary.json" }
+    pairs:
+      - name: p
+        source: { endpoint: sw, bucket: \(p.source), inventory: "\(made.manifest_path!)" }
+        destination: { endpoint: sw, bucket: \(p.destination) }
+    """.write(toFile: manifest, atomically: true, encoding: .utf8)
+    var env = ProcessInfo.processInfo.environment
+    env["BUCKET_DELTA_STATE_DIR"] = dir.appendingPathComponent("state").path
+    env["BD_T_AK"] = servers.accessKey
+    env["BD_T_SK"] = servers.secretKey
+    let whole = try runProcess(try toolPath(), ["run", manifest], environment: env)
+    #expect(whole.status == 1, "\(whole.stderr.suffix(1500))")
+    let wholeReport = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/out/p.txt"))
+    try FileManager.default.moveItem(atPath: dir.path + "/out", toPath: dir.path + "/whole")
+    let plan = dir.appendingPathComponent("plan.json").path
+    let planned = try runProcess(
+      try toolPath(), ["plan", manifest, "--shards", "3", "--output", plan], environment: env)
+    #expect(planned.status == 0, "\(planned.stderr.suffix(1500))")
+    let planJSON = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: plan))) as? [String: Any])
+    let pairPlan = try #require((planJSON["pairs"] as? [[String: Any]])?.first)
+    #expect((pairPlan["probes"] as? [String: Int])?["source"] == 0, "\(pairPlan)")
+    for i in 0..<3 {
+      var e = env
+      e["JOB_COMPLETION_INDEX"] = String(i)
+      let r = try runProcess(try toolPath(), ["run", manifest, "--plan", plan], environment: e)
+      #expect(r.status == 0, "shard \(i): \(r.stderr.suffix(1500))")
+    }
+    let merged = try runProcess(try toolPath(), ["merge", plan, dir.path + "/out"], environment: env)
+    #expect(merged.status == 1, "\(merged.stderr.suffix(1500))")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: dir.path + "/out/p.txt")) == wholeReport)
+  }
+
   @Test("300,000 unsorted rows per side: sorted in bounded memory")
   func boundedMemory() throws {
     let local = try temporaryDirectory()

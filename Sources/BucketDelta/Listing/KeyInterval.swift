@@ -150,14 +150,17 @@ final class RangeCounter: ObjectStream {
 final class IntervalFilter: ObjectStream {
   private let base: ObjectStream
   private let interval: KeyInterval
+  /// Stop at the first key past the range (a stream known to be in order), or read on to the end.
+  private let endEarly: Bool
   private var done = false
-  init(_ base: ObjectStream, interval: KeyInterval) {
+  init(_ base: ObjectStream, interval: KeyInterval, endEarly: Bool = true) {
     self.base = base
     self.interval = interval
+    self.endEarly = endEarly
   }
   func next() throws -> ListedObject? {
     while !done, let o = try base.next() {
-      if interval.isBeyond(o.key) {
+      if endEarly && interval.isBeyond(o.key) {
         done = true
         break
       }

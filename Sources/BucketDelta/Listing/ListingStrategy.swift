@@ -95,13 +95,21 @@ struct ListingStrategy {
         directory: options.temporaryDirectory.appendingPathComponent(
           "bucket-delta-inventory-\(getpid())-\(side)-\(UUID().uuidString)"))
       let location = "S3 Inventory \(snapshot.manifestName)"
+      // A shard keeps its range of the inventory's rows; rows in the files' order are all read (the order
+      // guard must see every one), sorted ones end at the range's end.
+      let interval = target.interval
       guard mode == .sorted else {
-        return SideListing(stream: OrderGuard(rows, side: side, location: location), stoppers: [rows])
+        let guarded = OrderGuard(rows, side: side, location: location)
+        return SideListing(
+          stream: interval.isAll ? guarded : IntervalFilter(guarded, interval: interval, endEarly: false),
+          stoppers: [rows])
       }
       let dir = options.temporaryDirectory.appendingPathComponent(
         "bucket-delta-sort-\(getpid())-\(side)-\(UUID().uuidString)")
       let sorted = try ExternalSorter(runSize: options.sortRunSize, directory: dir).sorted(rows)
-      return SideListing(stream: OrderGuard(sorted, side: side, location: location), stoppers: [sorted, rows])
+      let guarded = OrderGuard(sorted, side: side, location: location)
+      return SideListing(
+        stream: interval.isAll ? guarded : IntervalFilter(guarded, interval: interval), stoppers: [sorted, rows])
     }
     let interval = target.interval
     if !interval.isAll { logger.info("Listing only the shard's keys of the \(side) bucket: \(interval)") }

@@ -281,6 +281,33 @@ public struct KeySampler {
     return (out, rank)
   }
 
+  /// Exact samples of an inventory's keys under `prefix`: every key's rank is known once its rows are
+  /// sorted; a key every `step` is kept, `step` doubling whenever 262,144 are held (bounded memory).
+  static func quantiles(of snapshot: InventorySnapshot, prefix: String, directory: URL) throws -> (
+    samples: [Sample], total: Double
+  ) {
+    let rows = InventoryListing(snapshot, prefix: prefix, directory: directory.appendingPathComponent("files"))
+    let sorted = try ExternalSorter(runSize: 200_000, directory: directory.appendingPathComponent("sort")).sorted(rows)
+    defer {
+      sorted.close()
+      try? FileManager.default.removeItem(at: directory)
+    }
+    var kept: [Sample] = []
+    var step = 1
+    var count = 0
+    while let o = try sorted.next() {
+      if count % step == 0 {
+        kept.append(Sample(rank: Double(count), keys: [o.key]))
+        if kept.count >= 262_144 {
+          kept = kept.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+          step *= 2
+        }
+      }
+      count += 1
+    }
+    return (kept, Double(count))
+  }
+
   /// The estimated number of keys at or below `key` in `samples`.
   public static func rank(of key: String, in samples: [Sample]) -> Double {
     var lo = 0

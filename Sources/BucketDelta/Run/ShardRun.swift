@@ -88,9 +88,26 @@ extension ManifestRunner {
       let started = Date()
       var sides: [(samples: [KeySampler.Sample], total: Double)] = []
       var probes: [String: Int] = [:]
+      if pair.source.inventory != nil || pair.destination.inventory != nil {
+        inventories.load(pair, endpoints: manifest.endpoints, clients: factory, logger: logger)
+      }
+      let snapshots = try inventories.snapshots(pair.name)
       for (side, s) in [(Side.source, pair.source), (.destination, pair.destination)] {
         guard let ep = manifest.endpoints[s.endpoint] else {
           throw ShardError("pair \(pair.name): no endpoint \(s.endpoint)")
+        }
+        if let snapshot = side == .source ? snapshots.source : snapshots.destination {
+          // An inventory holds every key: its quantiles are exact, and reading it lists nothing.
+          let sample = try KeySampler.quantiles(
+            of: snapshot, prefix: s.prefix,
+            directory: FileManager.default.temporaryDirectory.appendingPathComponent(
+              "bucket-delta-plan-\(getpid())-\(UUID().uuidString)"))
+          sides.append(sample)
+          probes[side.rawValue] = 0
+          logger.info(
+            "Pair \(pair.name), \(side): \(Int(sample.total)) objects in the inventory \(snapshot.manifestName) (boundaries from its keys, no listing)"
+          )
+          continue
         }
         let client = factory.client(ep)
         var target = ListingTarget(client: client, bucket: s.bucket, prefix: s.prefix)
