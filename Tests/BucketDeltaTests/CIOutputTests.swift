@@ -84,6 +84,28 @@ struct CIOutputTests {
     #expect(metrics.contains("bucket_delta_exit_code 3\n"))
   }
 
+  @Test("Live and versioned pairs: version differences by kind, changed-after-cutoff and excluded counts in both files")
+  func liveAndVersionCounts() {
+    var p = pair("nightly", .different)
+    p.only_in_source = 0
+    p.version_differences = ["delete_marker_missing": 1, "version_missing_in_destination": 2]
+    p.changed_after_cutoff = 5
+    p.excluded = 7
+    let metrics = PrometheusMetrics.text(
+      summary([p, pair("same", .identical)], exit: 1), finishedAt: Date(timeIntervalSince1970: 1000), previous: nil)
+    #expect(metrics.contains("bucket_delta_differences{pair=\"nightly\",kind=\"version_missing_in_destination\"} 2\n"))
+    #expect(metrics.contains("bucket_delta_differences{pair=\"nightly\",kind=\"delete_marker_missing\"} 1\n"))
+    #expect(!metrics.contains("bucket_delta_differences{pair=\"same\",kind=\"delete_marker_missing\"}"))
+    #expect(metrics.contains("bucket_delta_changed_after_cutoff{pair=\"nightly\"} 5\n"))
+    #expect(metrics.contains("bucket_delta_excluded{pair=\"nightly\"} 7\n"))
+    #expect(metrics.contains("bucket_delta_changed_after_cutoff{pair=\"same\"} 0\n"))
+    let xml = JUnitReport.xml(summary([p], exit: 1)) { _ in [] }
+    #expect(
+      xml.contains(
+        "message=\"10 objects compared: 0 only in source, 0 only in destination, 0 different, 0 errors, 1 delete_marker_missing, 2 version_missing_in_destination, 5 changed after the cutoff, 7 excluded by filters\""
+      ), "\(xml)")
+  }
+
   @Test("Summary timestamps: ISO 8601 in UTC, seconds, zero-padded")
   func timestamps() {
     #expect(isoTimestamp(Date(timeIntervalSince1970: 1_764_131_045)) == "2025-11-26T04:24:05Z")

@@ -22,8 +22,13 @@ public enum JUnitReport {
     for p in summary.pairs {
       out +=
         "    <testcase name=\"\(escape(p.name))\" classname=\"bucket-delta.\(escape(p.name))\" time=\"\(format(p.duration_seconds))\">\n"
+      // Counts that are not differences, and version differences, only where the pair has them.
+      let extra =
+        (p.version_differences ?? [:]).sorted { $0.key < $1.key }.map { ", \($0.value) \($0.key)" }.joined()
+        + (p.changed_after_cutoff > 0 ? ", \(p.changed_after_cutoff) changed after the cutoff" : "")
+        + (p.excluded > 0 ? ", \(p.excluded) excluded by filters" : "")
       let counts =
-        "\(p.objects_compared) objects compared: \(p.only_in_source) only in source, \(p.only_in_destination) only in destination, \(p.different) different, \(p.errors) errors"
+        "\(p.objects_compared) objects compared: \(p.only_in_source) only in source, \(p.only_in_destination) only in destination, \(p.different) different, \(p.errors) errors\(extra)"
       switch p.status {
       case .different, .unverified:
         let lines = readReport(p.report)
@@ -110,12 +115,23 @@ public enum PrometheusMetrics {
       ] {
         diffs.append((l(p, ",kind=\"\(kind)\""), "\(n)"))
       }
+      // A versions pair: each kind of version difference (a pair differing only there shows it here).
+      for (kind, n) in (p.version_differences ?? [:]).sorted(by: { $0.key < $1.key }) {
+        diffs.append((l(p, ",kind=\"\(escape(kind))\""), "\(n)"))
+      }
     }
     gauge("bucket_delta_differences", "Objects with differences in the last run, by kind.", diffs)
     gauge(
       "bucket_delta_unverified",
       "Objects of equal size whose content the pair's verify level could not prove identical, in the last run.",
       pairs.map { (l($0), "\($0.unverified)") })
+    gauge(
+      "bucket_delta_changed_after_cutoff",
+      "Objects not judged in the last run because a side changed after the as-of cutoff (not differences).",
+      pairs.map { (l($0), "\($0.changed_after_cutoff)") })
+    gauge(
+      "bucket_delta_excluded", "Objects left out by the pair's filters in the last run.",
+      pairs.map { (l($0), "\($0.excluded)") })
     gauge(
       "bucket_delta_bytes_read", "Bytes read from the buckets to compare content in the last run.",
       pairs.map { (l($0), "\($0.bytes_read)") })
