@@ -47,7 +47,8 @@ struct ShardTests {
     output:
       dir: "\(dir.path)/out"
       format: \(format)
-      summary: "\(dir.path)/out/summary.json"
+      # Named otherwise than each shard's own summary.json: merge writes this name.
+      summary: "\(dir.path)/out/run-summary.json"
       junit: "\(dir.path)/out/junit.xml"
     pairs:
       - name: p
@@ -69,7 +70,7 @@ struct ShardTests {
     let r = try runProcess(try toolPath(), ["run", s.manifest] + flags, environment: s.env)
     let report = try Data(contentsOf: URL(fileURLWithPath: s.out + "/p.txt"))
     let summary = try #require(
-      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.out + "/summary.json")))
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.out + "/run-summary.json")))
         as? [String: Any])
     try FileManager.default.moveItem(atPath: s.out, toPath: s.dir.appendingPathComponent("whole").path)
     return (r.status, report, summary)
@@ -155,10 +156,10 @@ struct ShardTests {
     let merged = try runProcess(try toolPath(), ["merge", planPath, s.out], environment: s.env)
     #expect(merged.status == whole.status, "\(merged.stderr)")
     #expect(try Data(contentsOf: URL(fileURLWithPath: s.out + "/p.txt")) == whole.report)
-    let m = try summary(s.out + "/summary.json")
+    let m = try summary(s.out + "/run-summary.json")
     #expect(counts(m) == counts(whole.summary))
     #expect((m["shards"] as? [[String: Any]])?.count == shards)
-    let check = try validateAgainstSchema(s.out + "/summary.json", schema: "summary.schema.json")
+    let check = try validateAgainstSchema(s.out + "/run-summary.json", schema: "summary.schema.json")
     #expect(check.status == 0, "\(check.stderr)")
     let junit = try String(contentsOfFile: s.out + "/junit.xml", encoding: .utf8)
     #expect(junit.contains("failures=\"1\""), "\(junit)")
@@ -199,7 +200,7 @@ struct ShardTests {
     _ = try runShards(s, plan: planRanged, shards: 3, variable: "JOB_COMPLETION_INDEX", flags: ranged)
     #expect(try runProcess(try toolPath(), ["merge", planRanged, s.out], environment: s.env).status == 1)
     #expect(try Data(contentsOf: URL(fileURLWithPath: s.out + "/p.txt")) == whole.report)
-    let m = try summary(s.out + "/summary.json")
+    let m = try summary(s.out + "/run-summary.json")
     #expect(counts(m) == counts(whole.summary))
   }
 
@@ -237,7 +238,7 @@ struct ShardTests {
     let merged = try runProcess(try toolPath(), ["merge", planPath, s.out], environment: s.env)
     #expect(merged.status == 1, "\(merged.stderr)")
     #expect(try Data(contentsOf: URL(fileURLWithPath: s.out + "/p.txt")) == whole.report)
-    let m = try summary(s.out + "/summary.json")
+    let m = try summary(s.out + "/run-summary.json")
     #expect(counts(m) == counts(whole.summary))
     #expect(((m["pairs"] as? [[String: Any]])?.first?["resumed"] as? Int) == 1)
   }
@@ -312,7 +313,7 @@ struct ShardTests {
       let merged = try runProcess(try toolPath(), ["merge", planPath, s.out], environment: s.env)
       #expect(merged.status == expected, "\(merged.stderr)")
       #expect(try Data(contentsOf: URL(fileURLWithPath: s.out + "/p.txt")) == whole.report)
-      #expect(counts(try summary(s.out + "/summary.json")) == counts(whole.summary))
+      #expect(counts(try summary(s.out + "/run-summary.json")) == counts(whole.summary))
     }
   }
 }

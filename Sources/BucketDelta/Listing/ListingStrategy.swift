@@ -86,6 +86,9 @@ struct ListingStrategy {
     logger.info("Listing all objects from \(side) bucket: \(target.bucket)")
     logger.info("Listing mode of the \(side) bucket: \(mode.description)")
     let location = "bucket '\(target.bucket)' at \(target.client.endpoint)"
+    // Where a sorted side spills its runs (listings and inventories alike).
+    let sortDirectory = options.temporaryDirectory.appendingPathComponent(
+      "bucket-delta-sort-\(getpid())-\(side)-\(UUID().uuidString)")
     if let snapshot = target.inventory {
       logger.info(
         "Reading the \(side) side from the S3 Inventory \(snapshot.manifestName) (\(snapshot.manifest.files.count) files)"
@@ -104,9 +107,7 @@ struct ListingStrategy {
           stream: interval.isAll ? guarded : IntervalFilter(guarded, interval: interval, endEarly: false),
           stoppers: [rows])
       }
-      let dir = options.temporaryDirectory.appendingPathComponent(
-        "bucket-delta-sort-\(getpid())-\(side)-\(UUID().uuidString)")
-      let sorted = try ExternalSorter(runSize: options.sortRunSize, directory: dir).sorted(rows)
+      let sorted = try ExternalSorter(runSize: options.sortRunSize, directory: sortDirectory).sorted(rows)
       let guarded = OrderGuard(sorted, side: side, location: location)
       return SideListing(
         stream: interval.isAll ? guarded : IntervalFilter(guarded, interval: interval), stoppers: [sorted, rows])
@@ -142,9 +143,7 @@ struct ListingStrategy {
       var full = target
       full.interval = .all
       let listing = PagedListing(target: full, side: side, logger: logger, progress: options.progress)
-      let dir = options.temporaryDirectory.appendingPathComponent(
-        "bucket-delta-sort-\(getpid())-\(side)-\(UUID().uuidString)")
-      let sorter = ExternalSorter(runSize: options.sortRunSize, directory: dir)
+      let sorter = ExternalSorter(runSize: options.sortRunSize, directory: sortDirectory)
       do {
         let sorted = try sorter.sorted(listing)
         let guarded = OrderGuard(sorted, side: side, location: location)

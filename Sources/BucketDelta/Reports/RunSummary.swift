@@ -12,6 +12,17 @@ public enum PairStatus: String, Codable, Sendable, CaseIterable {
   case error
 }
 
+extension PairStatus {
+  /// The verdict of a completed comparison from its counts: one rule for a pair's run and for the merge of
+  /// its shards (`differences` counts errors too or not: errors decide first).
+  public static func verdict(errors: Int, differences: Int, unverified: Int) -> PairStatus {
+    errors > 0 ? .error : differences > 0 ? .different : unverified > 0 ? .unverified : .identical
+  }
+
+  /// The `error` of a pair some of whose keys could not be checked.
+  static func keysNotChecked(_ n: Int) -> String { "\(n) keys could not be checked (see the report)" }
+}
+
 /// How a run ended, for the one place that maps it to a process exit status (the CLI's `ExitStatus`).
 public enum RunOutcome: Sendable, Equatable {
   /// Every pair was run (or failed); the status of the whole run.

@@ -360,11 +360,9 @@ public struct ManifestRunner: Sendable {
         source: sourceTarget, destination: destinationTarget, reportPath: path, options: options, logger: logger,
         startTime: started)
       result = try comparison.run(pool: pool, pairIndex: index, router: router)
-      summary.status =
-        result.errors > 0
-        ? .error
-        : result.objectsWithDifferences > 0 ? .different : result.unverified > 0 ? .unverified : .identical
-      if result.errors > 0 { summary.error = "\(result.errors) keys could not be checked (see the report)" }
+      summary.status = PairStatus.verdict(
+        errors: result.errors, differences: result.objectsWithDifferences, unverified: result.unverified)
+      if result.errors > 0 { summary.error = PairStatus.keysNotChecked(result.errors) }
       if result.objectsProcessed == 0 && shard != nil {
         // A shard's range may hold no keys; `merge` judges the pair as a whole.
         summary.status = .empty

@@ -23,6 +23,11 @@ public enum ShardLayout {
     (outputDir as NSString).appendingPathComponent("shards/\(shard)")
   }
   static func name(_ path: String) -> String { (path as NSString).lastPathComponent }
+  /// The summary every shard writes, whatever the manifest names its summary: `merge` and the sibling
+  /// shards read it there.
+  static func summaryPath(_ shardDirectory: String) -> String {
+    (shardDirectory as NSString).appendingPathComponent("summary.json")
+  }
 
   /// The manifest of shard `index`: outputs moved under its directory, no sign-off page (`merge` joins).
   public static func shardManifest(_ m: Manifest, index: Int) -> (manifest: Manifest, stateDirectory: String) {
@@ -30,7 +35,7 @@ public enum ShardLayout {
     let dir = directory(m.output.dir, shard: index)
     func inDir(_ p: String) -> String { (dir as NSString).appendingPathComponent(name(p)) }
     for i in m.pairs.indices { m.pairs[i].reportPath = m.pairs[i].reportPath.map(inDir) }
-    m.output.summary = inDir(m.output.summary ?? "summary.json")
+    m.output.summary = summaryPath(dir)
     m.output.junit = m.output.junit.map(inDir)
     m.output.metricsFile = m.output.metricsFile.map(inDir)
     m.output.html = nil
@@ -46,7 +51,7 @@ extension ShardLayout {
     let parent = (shardDirectory as NSString).deletingLastPathComponent
     var sides: Set<Side> = []
     for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] {
-      let path = ((parent as NSString).appendingPathComponent(entry) as NSString).appendingPathComponent("summary.json")
+      let path = summaryPath((parent as NSString).appendingPathComponent(entry))
       guard let data = FileManager.default.contents(atPath: path),
         let s = try? JSONDecoder().decode(RunSummary.self, from: data),
         let p = s.pairs.first(where: { $0.name == pair })
@@ -180,7 +185,7 @@ public enum ShardMerge {
     var problems: [String] = []
     var out: [RunSummary] = []
     for i in 0..<plan.shards {
-      let path = (ShardLayout.directory(outputDir, shard: i) as NSString).appendingPathComponent("summary.json")
+      let path = ShardLayout.summaryPath(ShardLayout.directory(outputDir, shard: i))
       guard let data = FileManager.default.contents(atPath: path) else {
         problems.append("shard \(i): no summary at \(path): it did not run or did not finish; re-run index \(i)")
         continue
@@ -286,12 +291,9 @@ public enum ShardMerge {
       let into = (outputDir as NSString).appendingPathComponent(plan.outputs.reports[n])
       p.report = into
       p.error = nil
-      p.status =
-        p.errors > 0
-        ? .error
-        : p.different + p.only_in_source + p.only_in_destination > 0
-          ? .different : p.unverified > 0 ? .unverified : .identical
-      if p.errors > 0 { p.error = "\(p.errors) keys could not be checked (see the report)" }
+      p.status = PairStatus.verdict(
+        errors: p.errors, differences: p.different + p.only_in_source + p.only_in_destination, unverified: p.unverified)
+      if p.errors > 0 { p.error = PairStatus.keysNotChecked(p.errors) }
       if p.objects_compared == 0 {
         p.status = .empty
         if !plan.outputs.allow_empty[n] {
